@@ -1,0 +1,92 @@
+"""The one cattrs converter: every (de)serialisation rule lives here, none on the models.
+
+- Timestamps: RFC 3339 with any fractional precision and ``Z`` become timezone-aware datetimes
+  (a naive timestamp is taken as UTC).
+- Missing and ``null`` fields take the model default (the spec marks no response field required).
+- Unknown keys are kept in the model's ``extra`` dict (forward compatibility), or rejected when the
+  converter is strict (used by the contract tests so the models track the spec exactly).
+- Open enums (GC status, eligibility reasons, regions) are plain strings, so unknown values survive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, override
+
+__all__ = ["make_converter", "parse_datetime", "structure"]
+
+T = TypeVar("T")
+
+
+def parse_datetime(value: object, _: object = None) -> datetime:
+    """Parse an RFC 3339 timestamp (any fractional precision, ``Z`` or offset) to an aware datetime.
+
+    Raises:
+        ValueError: If the value is not a timestamp.
+    """
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, tz=UTC)
+    else:
+        raise ValueError(f"not a timestamp: {value!r}")
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _has_extra(cls: type) -> bool:
+    return attrs.has(cls) and "extra" in attrs.fields_dict(cls)
+
+
+def make_converter(*, strict: bool = False) -> cattrs.Converter:
+    """Build a converter for the models.
+
+    Args:
+        strict: Reject unknown keys instead of keeping them in ``extra``.
+    """
+    converter = cattrs.Converter(detailed_validation=False)
+    converter.register_structure_hook(datetime, parse_datetime)
+    converter.register_unstructure_hook(datetime, lambda dt: dt.isoformat().replace("+00:00", "Z"))
+
+    def factory(cls: type[Any]) -> Callable[[Any, Any], Any]:
+        known = frozenset(a.name for a in attrs.fields(cls) if a.name != "extra")
+        base = make_dict_structure_fn(cls, converter, extra=override(omit=True))
+
+        def hook(data: Any, _: Any) -> Any:
+            if not isinstance(data, Mapping):
+                raise TypeError(f"expected an object for {cls.__name__}, got {type(data).__name__}")
+            if None in data.values():
+                data = {k: v for k, v in data.items() if v is not None}
+            if data.keys() <= known:
+                return base(data, cls)
+            unknown = {k: v for k, v in data.items() if k not in known}
+            if strict:
+                raise cattrs.ForbiddenExtraKeysError(
+                    f"unknown keys for {cls.__name__}: {sorted(unknown)}", cls, set(unknown)
+                )
+            return _with_extra(base(data, cls), unknown)
+
+        return hook
+
+    converter.register_structure_hook_factory(_has_extra, factory)
+    return converter
+
+
+def _with_extra(obj: Any, extra: dict[str, Any]) -> Any:
+    # The base hook omits ``extra``, so the instance holds a fresh empty dict: fill it in place.
+    obj.extra.update(extra)
+    return obj
+
+
+_LENIENT = make_converter()
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    """Structure JSON data into a model with the default (lenient) converter."""
+    return _LENIENT.structure(data, cls)
