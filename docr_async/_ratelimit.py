@@ -1,0 +1,400 @@
+"""Rate-limit state: the hourly budget reported by the API, and the limiter every request passes.
+
+DigitalOcean allows 5000 requests per token per sliding hour (reported in the ``ratelimit-*``
+headers) and 250 per sliding minute (never reported; a burst 429 carries ``Retry-After``).
+:class:`RateLimiter` keeps one client under both, and makes every task of the client wait after a
+429 instead of only the task that received it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import re
+import time
+from collections import deque
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import attrs
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from ._constants import BURST_LIMIT, BURST_WINDOW, HEADER_LIMIT, HEADER_REMAINING, HEADER_RESET
+from .exceptions import RateLimitBudgetError
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Mapping
+
+__all__ = ["DEFAULT_429_PAUSE", "MAX_PAUSE", "RateLimitInfo", "RateLimiter"]
+
+logger = logging.getLogger("docr_async.ratelimit")
+
+DEFAULT_429_PAUSE = 1.0
+"""The pause after a 429 that says neither ``Retry-After`` nor an exhausted hourly budget."""
+MAX_PAUSE = 86_400.0
+"""The longest pause :meth:`RateLimiter.pause` applies (24 h); longer requests are clamped."""
+
+_MAX_COUNT = 2**31 - 1
+"""Larger ``ratelimit-limit`` / ``ratelimit-remaining`` values are treated as malformed."""
+_MAX_EPOCH = 253_402_300_799
+"""9999-12-31T23:59:59Z, the last second ``datetime`` can represent."""
+_INTEGER = re.compile(r"\+?\d{1,19}", re.ASCII)
+_WANTED = frozenset({HEADER_LIMIT, HEADER_REMAINING, HEADER_RESET})
+_CASE_INSENSITIVE = (CIMultiDict, CIMultiDictProxy)
+
+
+def _parse_int(value: object, maximum: int) -> int | None:
+    """Return a non-negative integer header value, or ``None`` when missing or malformed."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not _INTEGER.fullmatch(text):
+        return None
+    number = int(text)
+    return number if number <= maximum else None
+
+
+@attrs.frozen(kw_only=True)
+class RateLimitInfo:
+    """The hourly budget as last reported by the API."""
+
+    limit: int | None = None
+    """Requests allowed per sliding hour (``ratelimit-limit``), e.g. 5000."""
+    remaining: int | None = None
+    """Requests left in the sliding hour (``ratelimit-remaining``)."""
+    reset_at: datetime | None = None
+    """When the oldest counted request expires (``ratelimit-reset``), timezone-aware UTC."""
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> RateLimitInfo | None:
+        """Read the ``ratelimit-*`` headers of a response.
+
+        Header names are matched case-insensitively, for a plain ``dict`` as for aiohttp's
+        ``CIMultiDictProxy``. A malformed value (not a plain non-negative integer, or absurdly
+        large) becomes ``None`` for that field. Never raises.
+
+        Args:
+            headers: The response headers.
+
+        Returns:
+            The budget, or ``None`` when none of the three headers is present.
+        """
+        if isinstance(headers, _CASE_INSENSITIVE):
+            raw_limit = headers.get(HEADER_LIMIT)
+            raw_remaining = headers.get(HEADER_REMAINING)
+            raw_reset = headers.get(HEADER_RESET)
+        else:
+            found: dict[str, str] = {}
+            for key, value in headers.items():
+                name = str(key).lower()
+                if name in _WANTED:
+                    found.setdefault(name, value)
+            raw_limit = found.get(HEADER_LIMIT)
+            raw_remaining = found.get(HEADER_REMAINING)
+            raw_reset = found.get(HEADER_RESET)
+        if raw_limit is None and raw_remaining is None and raw_reset is None:
+            return None
+        reset = _parse_int(raw_reset, _MAX_EPOCH)
+        return cls(
+            limit=_parse_int(raw_limit, _MAX_COUNT),
+            remaining=_parse_int(raw_remaining, _MAX_COUNT),
+            reset_at=None if reset is None else datetime.fromtimestamp(reset, tz=UTC),
+        )
+
+    def seconds_until_reset(self, now: float | None = None) -> float | None:
+        """Return seconds from ``now`` (epoch seconds, default the wall clock) to ``reset_at``, at least 0."""
+        if self.reset_at is None:
+            return None
+        current = time.time() if now is None else now
+        return max(self.reset_at.timestamp() - current, 0.0)
+
+
+class RateLimiter:
+    """Keeps one client under DigitalOcean's limits; shared by all its tasks and ``with_options()`` copies.
+
+    :meth:`acquire` waits, in virtual-time-friendly loops, for three gates:
+
+    1. the shared pause set by :meth:`pause` / :meth:`wait_for_429` after a 429;
+    2. a client-side sliding window: at most ``burst_limit`` sends in any ``burst_window`` seconds,
+       with no pacing while under the limit, so the first burst goes out at full speed;
+    3. the hourly budget: when the locally decremented ``remaining`` is ``<= 0`` and the reported
+       reset is in the future, wait for the reset.
+
+    It waits for the longest of the three at once, so a wait that is too long fails before any
+    sleeping. The state changes only between awaits, so no lock is needed on one event loop; it is
+    not thread-safe. Waiters are not served in FIFO order. Times come from ``clock`` (epoch seconds,
+    since ``ratelimit-reset`` is an epoch), so a wall-clock jump can lengthen or shorten a wait.
+    """
+
+    def __init__(
+        self,
+        *,
+        burst_limit: int | None = BURST_LIMIT,
+        burst_window: float = BURST_WINDOW,
+        enabled: bool = True,
+        max_wait: float = 900.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        """Create a limiter.
+
+        Args:
+            burst_limit: Sends allowed per ``burst_window``; ``None`` disables the client-side window.
+            burst_window: The sliding window of the burst limit, in seconds.
+            enabled: ``False`` turns :meth:`acquire` into a no-op (budget and pauses are still recorded).
+            max_wait: The longest single wait :meth:`acquire` accepts before raising.
+            clock: Returns the current time in Unix epoch seconds.
+            sleep: Sleeps for a number of seconds (inject a fake one in tests).
+
+        Raises:
+            ValueError: A limit or window is not positive, or ``max_wait`` is negative.
+        """
+        if burst_limit is not None and burst_limit < 1:
+            msg = f"burst_limit must be >= 1 or None, got {burst_limit!r}"
+            raise ValueError(msg)
+        if not burst_window > 0:
+            msg = f"burst_window must be > 0, got {burst_window!r}"
+            raise ValueError(msg)
+        if not max_wait >= 0:
+            msg = f"max_wait must be >= 0, got {max_wait!r}"
+            raise ValueError(msg)
+        self._enabled = enabled
+        self._burst_limit = burst_limit
+        self._burst_window = float(burst_window)
+        self.max_wait = float(max_wait)
+        self._clock = clock
+        self._sleep = sleep
+        self._sends: deque[float] = deque()
+        self._pause_until = 0.0
+        self._pause_reason = ""
+        self._pause_reset_at: datetime | None = None
+        self._latest: RateLimitInfo | None = None
+        self._remaining: int | None = None
+        self._reset_ts: float | None = None
+        self._reset_at: datetime | None = None
+
+    # ----------------------------------------------------------------- introspection
+
+    @property
+    def enabled(self) -> bool:
+        """Whether :meth:`acquire` limits at all."""
+        return self._enabled
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The limiter's clock (epoch seconds); share it so retries and polls use the same time."""
+        return self._clock
+
+    @property
+    def sleep(self) -> Callable[[float], Awaitable[None]]:
+        """The limiter's sleep; share it so backoff and polling sleeps are virtual in tests."""
+        return self._sleep
+
+    @property
+    def latest(self) -> RateLimitInfo | None:
+        """The newest budget the API reported (as reported, without local decrements)."""
+        return self._latest
+
+    @property
+    def remaining(self) -> int | None:
+        """The local estimate of the hourly budget: the server's value minus the sends since."""
+        return self._remaining
+
+    @property
+    def reset_at(self) -> datetime | None:
+        """When the hourly budget frees up, as last reported."""
+        return self._reset_at
+
+    @property
+    def paused_until(self) -> float | None:
+        """The epoch second the current 429 pause ends, or ``None`` when not paused."""
+        return self._pause_until if self._pause_until > self._clock() else None
+
+    @property
+    def in_window(self) -> int:
+        """How many sends the burst window currently holds."""
+        self._expire_sends(self._clock())
+        return len(self._sends)
+
+    def next_wait(self) -> float:
+        """Return how long :meth:`acquire` would wait right now (0 when it would not), without acquiring."""
+        if not self._enabled:
+            return 0.0
+        return self._needed_wait(self._clock())[0]
+
+    # ----------------------------------------------------------------- the gates
+
+    async def acquire(self, *, max_wait: float | None = None) -> float | None:
+        """Wait until one request may be sent, then account for it.
+
+        The send is counted in the burst window and the local hourly ``remaining`` is decremented
+        before returning, so concurrent tasks see the budget drop. Cancelling a waiting call takes
+        nothing.
+
+        Args:
+            max_wait: The longest single wait accepted; ``self.max_wait`` when ``None``.
+
+        Returns:
+            The send's stamp in the burst window; pass it to :meth:`completed` when the response
+            arrives. ``None`` when nothing was recorded (limiter or burst window disabled).
+
+        Raises:
+            RateLimitBudgetError: A needed wait exceeds ``max_wait``; raised at once, without sleeping.
+        """
+        if not self._enabled:
+            return None
+        limit = self.max_wait if max_wait is None else max_wait
+        while True:
+            now = self._clock()
+            wait, reason, reset_at = self._needed_wait(now)
+            if wait <= 0:
+                if self._remaining is not None:
+                    self._remaining -= 1
+                if self._burst_limit is None:
+                    return None
+                self._sends.append(now)
+                return now
+            if wait > limit:
+                logger.debug("rate limit: refusing to wait %.3fs (max_wait=%gs): %s", wait, limit, reason)
+                raise RateLimitBudgetError(wait=wait, max_wait=limit, reset_at=reset_at, reason=reason)
+            logger.debug("rate limit: waiting %.3fs: %s", wait, reason)
+            await self._sleep(wait)
+
+    def completed(self, stamp: float | None) -> None:
+        """Move a send's stamp in the burst window to now, when its response has arrived.
+
+        The server counts a request when it arrives, which is after :meth:`acquire` stamped it but
+        never after its response came back. Re-stamping at completion keeps the client's window
+        from freeing a slot before the server's does, so the window edge produces no 429.
+        """
+        if stamp is None or self._burst_limit is None:
+            return
+        now = self._clock()
+        with contextlib.suppress(ValueError):  # already expired from the window: count it again
+            self._sends.remove(stamp)
+        self._sends.append(now)  # every stamp is <= now, so the deque stays sorted
+
+    def _expire_sends(self, now: float) -> None:
+        cutoff = now - self._burst_window
+        sends = self._sends
+        while sends and sends[0] <= cutoff:
+            sends.popleft()
+
+    def _needed_wait(self, now: float) -> tuple[float, str, datetime | None]:
+        """Return the longest wait among the three gates, why, and the reset to report."""
+        wait = 0.0
+        reason = ""
+        reset_at: datetime | None = None
+        if self._pause_until > now:
+            wait = self._pause_until - now
+            reason = f"paused after a 429 ({self._pause_reason})" if self._pause_reason else "paused"
+            reset_at = self._pause_reset_at
+        limit = self._burst_limit
+        if limit is not None:
+            self._expire_sends(now)
+            if len(self._sends) >= limit:
+                burst_wait = self._sends[-limit] + self._burst_window - now
+                if burst_wait > wait:
+                    wait = burst_wait
+                    reason = f"burst limit of {limit} requests per {self._burst_window:g}s reached"
+                    reset_at = None
+        if self._remaining is not None and self._remaining <= 0 and self._reset_ts is not None:
+            hourly_wait = self._reset_ts - now
+            if hourly_wait > wait:
+                wait = hourly_wait
+                reason = f"hourly budget exhausted (remaining {self._remaining}) until the reset"
+                reset_at = self._reset_at
+        return wait, reason, reset_at
+
+    # ----------------------------------------------------------------- feedback
+
+    def update(self, info: RateLimitInfo | None) -> None:
+        """Feed the ``ratelimit-*`` headers of a response; ``None`` is ignored.
+
+        The merge rule keeps local decrements of requests still in flight: the server's
+        ``remaining`` counts only the requests it has seen.
+
+        * Same ``reset_at`` as the current state: ``remaining = min(server, local estimate)``. The
+          window's oldest request has not expired, so the true budget can only have dropped.
+        * Later ``reset_at`` (or either side has none): the server's values replace the local ones;
+          requests expired from the sliding hour, so the server is the only one who knows.
+        * Earlier ``reset_at``: a stale response overtaken by a newer one; ignored.
+
+        A response without ``ratelimit-remaining`` only updates :attr:`latest`.
+        """
+        if info is None:
+            return
+        new_ts = None if info.reset_at is None else info.reset_at.timestamp()
+        if new_ts is not None and self._reset_ts is not None and new_ts < self._reset_ts:
+            return
+        self._latest = info
+        if info.remaining is None:
+            return
+        if new_ts is not None and new_ts == self._reset_ts and self._remaining is not None:
+            self._remaining = min(info.remaining, self._remaining)
+        else:
+            self._remaining = info.remaining
+            self._reset_ts = new_ts
+            self._reset_at = info.reset_at
+
+    def pause(self, seconds: float, *, reason: str = "") -> None:
+        """Make every task of the client wait until ``seconds`` from now (after a 429).
+
+        Extends, never shortens, a current pause. ``nan`` and non-positive values are ignored;
+        values above :data:`MAX_PAUSE` are clamped to it.
+        """
+        self._pause(seconds, reason=reason, reset_at=None)
+
+    def _pause(self, seconds: float, *, reason: str, reset_at: datetime | None) -> None:
+        if math.isnan(seconds) or seconds <= 0:
+            return
+        until = self._clock() + min(seconds, MAX_PAUSE)
+        if until > self._pause_until:
+            self._pause_until = until
+            self._pause_reason = reason
+            self._pause_reset_at = reset_at
+            logger.debug("rate limit: pausing all requests for %.3fs: %s", min(seconds, MAX_PAUSE), reason)
+
+    def wait_for_429(
+        self, retry_after: float | None, info: RateLimitInfo | None, *, default: float = DEFAULT_429_PAUSE
+    ) -> float:
+        """Pause every task after a 429 and return how long the pause lasts from now.
+
+        It does not sleep: the next :meth:`acquire` of every task waits (or raises
+        :class:`RateLimitBudgetError` when the pause exceeds its ``max_wait``). The rule:
+
+        * ``Retry-After`` present (the burst limit): pause that long. The ``remaining: 0`` such a
+          429 reports concerns the minute, not the hour, so an exhausted local hourly estimate is
+          forgotten (set to unknown) rather than held until the hourly reset.
+        * no ``Retry-After`` and a future ``reset_at`` (the hourly budget; from ``info``, else the
+          latest known) with ``remaining`` 0 or unknown: pause until the reset.
+        * otherwise: pause ``default`` seconds.
+
+        Call :meth:`update` with the same ``info`` first (or not at all): this method does not.
+
+        Args:
+            retry_after: The parsed ``Retry-After`` seconds, or ``None`` when absent or garbage.
+            info: The ``ratelimit-*`` headers of the 429, if any.
+            default: The pause when nothing better is known.
+
+        Returns:
+            Seconds from now until the (possibly extended, at most 24 h) pause ends; compare it with
+            ``RetryPolicy.max_retry_after`` to decide whether to retry.
+        """
+        now = self._clock()
+        if retry_after is not None and not math.isnan(retry_after) and retry_after >= 0:
+            if self._remaining is not None and self._remaining <= 0 and (info is None or info.remaining == 0):
+                self._remaining = None
+            self._pause(retry_after, reason=f"burst limit, Retry-After {retry_after:g}s", reset_at=None)
+        else:
+            known = info if info is not None and info.reset_at is not None else self._latest
+            until_reset = None if known is None else known.seconds_until_reset(now)
+            remaining = None if known is None else known.remaining
+            if until_reset and (remaining is None or remaining <= 0):
+                assert known is not None
+                self._pause(until_reset, reason="hourly budget exhausted", reset_at=known.reset_at)
+            else:
+                self._pause(default, reason="429 without Retry-After or reset", reset_at=None)
+        return max(self._pause_until - now, 0.0)

@@ -1,0 +1,242 @@
+"""What to retry, how long to back off, and how to read ``Retry-After``.
+
+Everything here is pure: no I/O, no clock of its own (``now`` and ``rng`` are passed in), so the
+transport's request loop stays small and this module is tested by tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import re
+from datetime import UTC
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import attrs
+
+from .exceptions import APIConnectionError, DOCRError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+__all__ = [
+    "DEFAULT_RETRY",
+    "NO_RETRY",
+    "RETRY_AFTER_CAP",
+    "RetryPolicy",
+    "parse_retry_after",
+]
+
+RETRY_AFTER_CAP = 86_400.0
+"""The largest wait :func:`parse_retry_after` returns (24 h); anything longer is clamped to it.
+
+Clamping rather than rejecting keeps the server's "wait a long time" meaning, and the policy's
+``max_retry_after`` then decides not to wait and to surface the 429 instead.
+"""
+
+_DELTA_SECONDS = re.compile(r"\+?(\d+(?:\.\d*)?|\.\d+)", re.ASCII)
+
+_RETRYABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (
+    aiohttp.ClientConnectionError,  # includes ServerDisconnectedError, ClientOSError, ServerTimeoutError
+    aiohttp.ClientPayloadError,  # the body was cut short
+    TimeoutError,  # asyncio.TimeoutError is TimeoutError on Python >= 3.11
+    ConnectionError,  # a bare ConnectionResetError / BrokenPipeError escaping aiohttp
+    APIConnectionError,  # our own wrapper (APITimeoutError included)
+)
+_NEVER_SENT_EXCEPTIONS: tuple[type[BaseException], ...] = (
+    aiohttp.ClientConnectorError,  # DNS failure, refused: no connection, so nothing was sent
+    aiohttp.ConnectionTimeoutError,  # the connect timeout fired before a connection existed
+)
+_PERMANENT_EXCEPTIONS: tuple[type[BaseException], ...] = (
+    aiohttp.ClientConnectorCertificateError,  # a bad certificate does not fix itself
+)
+_EXPONENT_CAP = 62
+"""``2**62`` is far beyond any sane ``backoff_max``; capping the exponent avoids float overflow."""
+
+_rng = random.Random()  # noqa: S311 -- jitter, not cryptography
+
+
+def parse_retry_after(value: str | None, *, now: float) -> float | None:
+    """Return the seconds to wait that a ``Retry-After`` header asks for.
+
+    Accepts delta-seconds (``"29"``, and also ``"1.5"``, which some proxies send) and an HTTP-date
+    (``"Wed, 21 Oct 2015 07:28:00 GMT"``; a date without a zone is taken as UTC).
+
+    Args:
+        value: The header value, or ``None`` when the header is missing.
+        now: The current time in Unix epoch seconds, used to turn a date into a delay.
+
+    Returns:
+        The delay in seconds: ``0.0`` for a date in the past, at most :data:`RETRY_AFTER_CAP`
+        (24 h). ``None`` when the header is missing, empty, negative, ``inf``, ``nan``, in
+        exponent notation or otherwise not understood. Never raises.
+    """
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    if _DELTA_SECONDS.fullmatch(text):
+        seconds = float(text)  # a 400-digit number becomes inf: that is "huge", so clamp it
+        return RETRY_AFTER_CAP if math.isinf(seconds) else min(seconds, RETRY_AFTER_CAP)
+    try:
+        when = parsedate_to_datetime(text)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        delay = when.timestamp() - now
+    except (ValueError, TypeError, OverflowError, IndexError):
+        return None
+    if math.isnan(delay):
+        return None
+    return min(max(delay, 0.0), RETRY_AFTER_CAP)
+
+
+def _to_statuses(value: Iterable[int]) -> frozenset[int]:
+    return frozenset(value)
+
+
+def _to_methods(value: Iterable[str]) -> frozenset[str]:
+    return frozenset(method.upper() for method in value)
+
+
+def _check_statuses(_instance: object, attribute: attrs.Attribute[Any], value: frozenset[int]) -> None:
+    bad = sorted(status for status in value if status != 429 and not 500 <= status <= 599)
+    if bad:
+        msg = (
+            f"{attribute.name} may hold only 429 and 5xx statuses, not {bad}: "
+            "other 4xx responses (409 above all) are real errors at DigitalOcean"
+        )
+        raise ValueError(msg)
+
+
+def _check_non_negative(_instance: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    if value is not None and not value >= 0:  # also rejects nan
+        msg = f"{attribute.name} must be >= 0, got {value!r}"
+        raise ValueError(msg)
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """What to retry and how long to wait. The defaults suit DigitalOcean.
+
+    Retries are safe by construction: a 429 is retried for any method (the request was refused,
+    not processed), a 5xx only for idempotent methods, and no other 4xx ever (a 409 is a real
+    conflict at DigitalOcean).
+    """
+
+    max_attempts: int = attrs.field(default=5, validator=attrs.validators.ge(1))
+    """Total attempts including the first; ``1`` means no retries."""
+    backoff_base: float = attrs.field(default=0.5, validator=_check_non_negative)
+    """The delay before the first retry, doubled for each further one (before jitter)."""
+    backoff_max: float = attrs.field(default=30.0, validator=_check_non_negative)
+    """The longest backoff delay."""
+    jitter: float = attrs.field(default=1.0, validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)])
+    """Fraction of the delay that is randomised: ``1.0`` is full jitter, ``0.0`` none."""
+    deadline: float | None = attrs.field(default=300.0, validator=_check_non_negative)
+    """Overall seconds across all attempts and waits; ``None`` for no deadline."""
+    retry_statuses: frozenset[int] = attrs.field(
+        default=frozenset({429, 500, 502, 503, 504}), converter=_to_statuses, validator=_check_statuses
+    )
+    """Statuses worth retrying; only 429 and 5xx are allowed."""
+    idempotent_methods: frozenset[str] = attrs.field(
+        default=frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}), converter=_to_methods
+    )
+    """Methods that may be repeated after a 5xx or after the request was sent (upper case)."""
+    max_retry_after: float = attrs.field(default=900.0, validator=_check_non_negative)
+    """A 429 asking for a longer wait than this is not waited for; the error is raised instead."""
+
+    def is_idempotent(self, method: str) -> bool:
+        """Return whether ``method`` may safely be sent twice."""
+        return method.upper() in self.idempotent_methods
+
+    def should_retry_status(self, method: str, status: int, attempt: int) -> bool:
+        """Return whether a response with ``status`` deserves another attempt.
+
+        Args:
+            method: The HTTP method of the request.
+            status: The response status.
+            attempt: The 1-based number of the attempt that just failed.
+
+        Returns:
+            ``True`` for a 429 (any method) or a 5xx listed in ``retry_statuses`` for an idempotent
+            method, while ``attempt < max_attempts``; ``False`` otherwise.
+        """
+        if attempt >= self.max_attempts or status not in self.retry_statuses:
+            return False
+        if status == 429:
+            return True
+        return self.is_idempotent(method)
+
+    def should_retry_exception(self, method: str, exc: BaseException, *, sent: bool, attempt: int) -> bool:
+        """Return whether a request that failed with ``exc`` deserves another attempt.
+
+        Connection failures before anything was sent are retried for any method; timeouts and
+        dropped connections after the request was sent only for idempotent methods (the server may
+        have acted on it). A connect error (``ClientConnectorError``, ``ConnectionTimeoutError``)
+        counts as not sent whatever ``sent`` says. Cancellation, certificate errors, our own
+        non-connection errors and every other exception are never retried.
+
+        Args:
+            method: The HTTP method of the request.
+            exc: The exception raised by the attempt.
+            sent: Whether the request may have reached the server.
+            attempt: The 1-based number of the attempt that just failed.
+
+        Returns:
+            Whether to try again.
+        """
+        if attempt >= self.max_attempts or isinstance(exc, asyncio.CancelledError):
+            return False
+        if not isinstance(exc, _RETRYABLE_EXCEPTIONS) or isinstance(exc, _PERMANENT_EXCEPTIONS):
+            return False
+        if isinstance(exc, DOCRError) and not isinstance(exc, APIConnectionError):
+            return False  # e.g. WaitTimeoutError is a TimeoutError but not a transport failure
+        if not sent or isinstance(exc, _NEVER_SENT_EXCEPTIONS):
+            return True
+        return self.is_idempotent(method)
+
+    def backoff(self, attempt: int, *, rng: random.Random | None = None) -> float:
+        """Return the delay before the retry that follows failed attempt ``attempt``.
+
+        The base delay is ``min(backoff_max, backoff_base * 2**(attempt - 1))``; jitter then takes a
+        random part of it away: ``delay * (1 - jitter * rng.random())``. With ``jitter=1`` that is
+        "full jitter" (uniform in ``(0, delay]``), with ``jitter=0`` the exact delay. The result is
+        always within ``[0, backoff_max]``.
+
+        Args:
+            attempt: The 1-based number of the attempt that just failed (values below 1 count as 1).
+            rng: The random source; a module-level ``random.Random`` when omitted.
+
+        Returns:
+            Seconds to sleep.
+        """
+        exponent = min(max(attempt - 1, 0), _EXPONENT_CAP)
+        delay = min(self.backoff_max, self.backoff_base * float(2**exponent))
+        if self.jitter:
+            delay *= 1.0 - self.jitter * (rng or _rng).random()
+        return min(max(delay, 0.0), self.backoff_max)
+
+    def retry_delay(
+        self, attempt: int, *, retry_after: float | None = None, rng: random.Random | None = None
+    ) -> float:
+        """Return the wait before the next attempt: the server's ``Retry-After`` if given, else backoff."""
+        if retry_after is not None and retry_after >= 0:
+            return retry_after
+        return self.backoff(attempt, rng=rng)
+
+    def within_deadline(self, elapsed: float, delay: float = 0.0) -> bool:
+        """Return whether waiting ``delay`` more seconds after ``elapsed`` stays within the deadline."""
+        return self.deadline is None or elapsed + delay <= self.deadline
+
+    def with_(self, **changes: Any) -> RetryPolicy:
+        """Return a copy with some fields changed (validated like the constructor)."""
+        return attrs.evolve(self, **changes)
+
+
+DEFAULT_RETRY = RetryPolicy()
+"""The default policy: 5 attempts, 0.5 s doubling to 30 s with full jitter, 300 s deadline."""
+NO_RETRY = RetryPolicy(max_attempts=1)
+"""A policy that never retries."""
