@@ -1,0 +1,250 @@
+"""``DOCRClient``: configuration, token discovery, session ownership and the resource namespaces."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from functools import cached_property
+from typing import TYPE_CHECKING, Self
+
+import attrs
+from yarl import URL
+
+from ._constants import DEFAULT_BASE_URL, TOKEN_ENV_VARS
+from ._converter import make_converter
+from ._ratelimit import RateLimiter, RateLimitInfo
+from ._retry import RetryPolicy
+from ._transport import Timeout, Transport
+from .exceptions import ConfigurationError
+from .pagination import DEFAULT_MAX_PAGES, DEFAULT_PREFETCH
+from .resources import GarbageCollections, Legacy, Manifests, Registries, Repositories, Tags
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    import aiohttp
+    import cattrs
+
+__all__ = ["DOCRClient"]
+
+_UNSET: object = object()
+
+
+def _resolve_token(token: str | None) -> str:
+    if token is None:
+        for name in TOKEN_ENV_VARS:
+            value = os.environ.get(name, "").strip()
+            if value:
+                token = value
+                break
+        else:
+            raise ConfigurationError(
+                f"no API token: pass token=... or set {' or '.join(TOKEN_ENV_VARS)} "
+                "(create one at https://cloud.digitalocean.com/account/api/tokens)"
+            )
+    if not isinstance(token, str) or not token.strip():
+        raise ConfigurationError("the API token must be a non-empty string")
+    if any(ch.isspace() or ord(ch) < 0x21 or ord(ch) > 0x7E for ch in token):
+        raise ConfigurationError("the API token contains whitespace or non-printable characters")
+    return token
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _resolve_base_url(base_url: str, allow_insecure_http: bool) -> str:
+    try:
+        url = URL(base_url)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"invalid base_url {base_url!r}: {exc}") from None
+    if url.scheme not in {"http", "https"} or not url.host:
+        raise ConfigurationError(f"base_url must be an http(s) URL with a host, got {base_url!r}")
+    if url.user or url.password:
+        raise ConfigurationError("base_url must not contain credentials")
+    if url.query_string or url.fragment:
+        raise ConfigurationError("base_url must not contain a query or fragment")
+    if url.scheme == "http" and not (allow_insecure_http or _is_loopback(url.host)):
+        raise ConfigurationError(
+            f"refusing plain http:// to {url.host}: the token would travel unencrypted "
+            "(use https, a loopback host, or allow_insecure_http=True)"
+        )
+    return str(url).rstrip("/")
+
+
+@attrs.frozen(kw_only=True)
+class _Settings:
+    prefetch: int
+    max_pages: int
+    strict: bool
+
+
+class DOCRClient:
+    """An asyncio client for the DigitalOcean Container Registry API.
+
+    Use it as an async context manager (``async with DOCRClient() as client:``) or call
+    :meth:`aclose` when done. One client is meant to be shared by every task of an application: its
+    connection pool, rate limiter and concurrency bound are shared.
+
+    Args:
+        token: API token; defaults to ``$DIGITALOCEAN_TOKEN``, then ``$DIGITALOCEAN_ACCESS_TOKEN``.
+        base_url: API root (``https://api.digitalocean.com``). Plain ``http://`` is refused unless
+            the host is loopback or ``allow_insecure_http`` is set.
+        session: An :class:`aiohttp.ClientSession` to use; the client never closes it.
+        timeout: Per-attempt timeouts (a :class:`Timeout`, or a number for the total timeout).
+        retry: What to retry and how (:class:`RetryPolicy`); ``NO_RETRY`` disables retries.
+        rate_limiter: A :class:`RateLimiter` (one per client by default). Pass
+            ``RateLimiter(enabled=False)`` for private proxies and overhead benchmarks; its ``clock``
+            and ``sleep`` are used for every wait the client makes (inject them in tests).
+        max_concurrency: Requests in flight at once for this client.
+        max_wait: Longest wait for rate-limit budget before raising :class:`RateLimitBudgetError`
+            (``None``: the limiter's own ``max_wait``).
+        prefetch: Pages fetched ahead while iterating a listing (``0`` disables prefetching).
+        max_pages: A listing with more pages raises :class:`PaginationError`.
+        strict: Reject unknown response fields instead of keeping them in ``extra``.
+        allow_insecure_http: Allow a non-loopback ``http://`` base URL.
+
+    Raises:
+        ConfigurationError: If there is no token or the base URL is unsafe or invalid.
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        session: aiohttp.ClientSession | None = None,
+        timeout: Timeout | float = Timeout(),  # noqa: B008 -- immutable
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 -- immutable
+        rate_limiter: RateLimiter | None = None,
+        max_concurrency: int = 64,
+        max_wait: float | None = None,
+        prefetch: int = DEFAULT_PREFETCH,
+        max_pages: int = DEFAULT_MAX_PAGES,
+        strict: bool = False,
+        allow_insecure_http: bool = False,
+    ) -> None:
+        if not isinstance(max_concurrency, int) or max_concurrency < 1:
+            raise ConfigurationError("max_concurrency must be an int >= 1")
+        if not isinstance(prefetch, int) or prefetch < 0:
+            raise ConfigurationError("prefetch must be an int >= 0")
+        self._transport = Transport.create(
+            token=_resolve_token(token),
+            base_url=_resolve_base_url(base_url, allow_insecure_http),
+            session=session,
+            limiter=rate_limiter if rate_limiter is not None else RateLimiter(),
+            max_concurrency=max_concurrency,
+            retry=retry,
+            timeout=_timeout(timeout),
+            max_wait=max_wait,
+        )
+        self._settings = _Settings(prefetch=prefetch, max_pages=max_pages, strict=strict)
+        self._converter: cattrs.Converter = make_converter(strict=strict)
+
+    def __repr__(self) -> str:
+        return f"DOCRClient(base_url={self.base_url!r}, token=<redacted>)"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool (unless the session was passed in). Idempotent."""
+        await self._transport.aclose()
+
+    def with_options(
+        self,
+        *,
+        timeout: Timeout | float | None = None,
+        retry: RetryPolicy | None = None,
+        max_wait: float | object | None = _UNSET,
+    ) -> DOCRClient:
+        """A copy with other per-call options, sharing the connection pool and rate limiter.
+
+        ``await client.with_options(retry=NO_RETRY, timeout=5).tags.delete(...)`` is how to set
+        options for one call. Closing a copy does not close the shared pool.
+        """
+        clone = object.__new__(DOCRClient)
+        transport = self._transport
+        clone._transport = transport.copy(
+            retry=retry if retry is not None else transport.retry,
+            timeout=_timeout(timeout) if timeout is not None else transport.timeout,
+            max_wait=transport.max_wait if max_wait is _UNSET else max_wait,  # type: ignore[arg-type]
+        )
+        clone._settings = self._settings
+        clone._converter = self._converter
+        return clone
+
+    @property
+    def base_url(self) -> str:
+        """The API root requests go to."""
+        return self._transport.base_url
+
+    @property
+    def rate_limit(self) -> RateLimitInfo | None:
+        """The latest rate-limit state the API reported (shared by all tasks of this client)."""
+        return self._transport.limiter.latest
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        """The client's shared :class:`RateLimiter`."""
+        return self._transport.limiter
+
+    @property
+    def prefetch(self) -> int:
+        """Pages fetched ahead while iterating a listing."""
+        return self._settings.prefetch
+
+    @property
+    def max_pages(self) -> int:
+        """The runaway-pagination guard."""
+        return self._settings.max_pages
+
+    @cached_property
+    def registries(self) -> Registries:
+        """Registries and account-level calls (``/v2/registries``)."""
+        return Registries(self)
+
+    @cached_property
+    def repositories(self) -> Repositories:
+        """Repositories of a registry."""
+        return Repositories(self)
+
+    @cached_property
+    def tags(self) -> Tags:
+        """Tags of a repository."""
+        return Tags(self)
+
+    @cached_property
+    def manifests(self) -> Manifests:
+        """Manifests (digests) of a repository."""
+        return Manifests(self)
+
+    @cached_property
+    def garbage_collections(self) -> GarbageCollections:
+        """Garbage collection of a registry."""
+        return GarbageCollections(self)
+
+    @cached_property
+    def legacy(self) -> Legacy:
+        """The deprecated single-registry API (``/v2/registry``)."""
+        return Legacy(self)
+
+
+def _timeout(value: Timeout | float) -> Timeout:
+    if isinstance(value, Timeout):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return Timeout(total=float(value))
+    raise ConfigurationError(f"timeout must be a Timeout or a positive number, got {value!r}")

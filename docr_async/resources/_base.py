@@ -1,0 +1,126 @@
+"""What every resource class shares: one way to call, structure, and list."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import cattrs
+
+from ..exceptions import InvalidResponseError, ValidationError
+from ..pagination import AsyncPager, Page, Query, validate_per_page
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from .._client import DOCRClient
+    from .._transport import APIResponse
+
+__all__ = ["LEGACY", "MODERN", "Resource"]
+
+T = TypeVar("T")
+
+MODERN = "/v2/registries"
+"""Path prefix of the multi-registry API."""
+LEGACY = "/v2/registry"
+"""Path prefix of the deprecated single-registry API."""
+
+
+class Resource:
+    """Base of the resource namespaces: holds the client and the API family's path prefix."""
+
+    def __init__(self, client: DOCRClient, prefix: str = MODERN) -> None:
+        self._client = client
+        self._prefix = prefix
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(prefix={self._prefix!r})"
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        body: Any = None,
+    ) -> APIResponse:
+        return await self._client._transport.request(method, path, params=params, json_body=body)
+
+    def _structure(self, response: APIResponse, cls: type[T], key: str | None = None) -> T:
+        """Structure ``response.data[key]`` (or the whole body) into ``cls``.
+
+        Raises:
+            InvalidResponseError: If the body does not have the documented shape.
+        """
+        data = response.data
+        try:
+            if key is not None:
+                if not isinstance(data, dict) or key not in data:
+                    raise TypeError(f"expected an object with key {key!r}")
+                data = data[key]
+            return self._client._converter.structure(data, cls)
+        except (TypeError, ValueError, KeyError, cattrs.BaseValidationError) as exc:
+            raise _invalid(response, f"unexpected response shape: {exc}") from None
+
+    def _list(
+        self,
+        path: str,
+        key: str,
+        cls: type[T],
+        *,
+        per_page: int,
+        page_token: str | None = None,
+        token_based: bool = False,
+    ) -> AsyncPager[T]:
+        """An :class:`AsyncPager` over a paged listing at ``path`` whose items are under ``key``.
+
+        Raises:
+            ValidationError: If ``per_page`` is out of range (before any request).
+        """
+        query: Query = {"per_page": str(validate_per_page(per_page)), "page": "1"}
+        if page_token is not None:
+            if not isinstance(page_token, str) or not page_token:
+                raise ValidationError("page_token", page_token, "must be a non-empty string")
+            query["page_token"] = page_token
+        client = self._client
+        item_type: Any = tuple[cls, ...]  # type: ignore[valid-type]
+
+        async def fetch(q: Query) -> Page[T]:
+            response = await client._transport.request("GET", path, params=q)
+            data = response.data
+            if not isinstance(data, dict):
+                raise _invalid(response, "expected a JSON object")
+            try:
+                items = client._converter.structure(data.get(key) or [], item_type)
+                meta = data.get("meta") or {}
+                total = meta.get("total")
+                links = (data.get("links") or {}).get("pages") or {}
+            except (TypeError, ValueError, AttributeError, cattrs.BaseValidationError) as exc:
+                raise _invalid(response, f"unexpected listing shape: {exc}") from None
+            return Page(
+                items=items,
+                total=total if isinstance(total, int) else None,
+                query=q,
+                links={k: v for k, v in links.items() if isinstance(v, str)},
+                rate_limit=response.rate_limit,
+                request_id=response.request_id,
+            )
+
+        return AsyncPager(
+            fetch,
+            query,
+            token_based=token_based,
+            prefetch=client.prefetch,
+            max_pages=client.max_pages,
+        )
+
+
+def _invalid(response: APIResponse, message: str) -> InvalidResponseError:
+    return InvalidResponseError(
+        status=response.status,
+        message=message,
+        request_id=response.request_id,
+        method=response.method,
+        url=response.url,
+        rate_limit=response.rate_limit,
+        retries=response.retries,
+    )

@@ -1,0 +1,161 @@
+"""Garbage collections: start, inspect, list, cancel, and wait for one to finish."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from .._constants import DEFAULT_PER_PAGE, LOGGER_NAME
+from ..exceptions import GarbageCollectionError, NotFoundError, ValidationError, WaitTimeoutError
+from ..models import GarbageCollection, GCStatus, GCType
+from ..names import validate_registry_name
+from ._base import Resource
+
+if TYPE_CHECKING:
+    from ..pagination import AsyncPager
+
+__all__ = ["DEFAULT_GC_TYPE", "GarbageCollections"]
+
+logger = logging.getLogger(LOGGER_NAME)
+
+DEFAULT_GC_TYPE = GCType.UNTAGGED_MANIFESTS_AND_UNREFERENCED_BLOBS
+"""What DigitalOcean recommends: also remove manifests that no tag points at."""
+
+
+def _gc_type(value: GCType | str) -> str:
+    try:
+        return GCType(value).value
+    except ValueError:
+        raise ValidationError("type", value, f"must be one of {[t.value for t in GCType]}") from None
+
+
+def _uuid(value: object) -> str:
+    if (
+        not isinstance(value, str)
+        or not value
+        or "/" in value
+        or not value.isascii()
+        or value.strip() != value
+    ):
+        raise ValidationError("uuid", value, "must be a garbage collection uuid")
+    return value
+
+
+class GarbageCollections(Resource):
+    """Garbage collections of a registry: ``client.garbage_collections`` (and the legacy twin)."""
+
+    async def start(self, registry: str, *, type: GCType | str | None = DEFAULT_GC_TYPE) -> GarbageCollection:
+        """Start a garbage collection. The registry is read-only until it ends.
+
+        Args:
+            registry: The registry.
+            type: What to remove (a :class:`GCType`); ``None`` sends no body and lets the API pick
+                its default (``unreferenced blobs only``, which frees nothing unless manifests were
+                deleted first).
+
+        Raises:
+            ConflictError: If one is already active.
+        """
+        path = f"{self._prefix}/{validate_registry_name(registry)}/garbage-collection"
+        body = None if type is None else {"type": _gc_type(type)}
+        return self._structure(
+            await self._call("POST", path, body=body), GarbageCollection, "garbage_collection"
+        )
+
+    async def get_active(self, registry: str) -> GarbageCollection | None:
+        """Return the active garbage collection, or None when none is active.
+
+        The API answers 404 both for "no active GC" and for an unknown registry; both give None.
+        """
+        path = f"{self._prefix}/{validate_registry_name(registry)}/garbage-collection"
+        try:
+            response = await self._call("GET", path)
+        except NotFoundError:
+            return None
+        return self._structure(response, GarbageCollection, "garbage_collection")
+
+    def list(self, registry: str, *, per_page: int = DEFAULT_PER_PAGE) -> AsyncPager[GarbageCollection]:
+        """List past and present garbage collections, newest first.
+
+        Raises:
+            ValidationError: On a bad registry name or ``per_page``.
+        """
+        path = f"{self._prefix}/{validate_registry_name(registry)}/garbage-collections"
+        return self._list(path, "garbage_collections", GarbageCollection, per_page=per_page)
+
+    async def cancel(self, uuid: str, *, registry: str) -> GarbageCollection:
+        """Cancel an active garbage collection (it moves to ``cancelling``, then ``cancelled``).
+
+        Raises:
+            NotFoundError: If there is no such garbage collection.
+        """
+        path = f"{self._prefix}/{validate_registry_name(registry)}/garbage-collection/{_uuid(uuid)}"
+        response = await self._call("PUT", path, body={"cancel": True})
+        return self._structure(response, GarbageCollection, "garbage_collection")
+
+    async def get(self, uuid: str, *, registry: str) -> GarbageCollection:
+        """Find a garbage collection by uuid: the active one, else in the history.
+
+        Raises:
+            NotFoundError: If it is neither active nor in the history.
+        """
+        uuid = _uuid(uuid)
+        active = await self.get_active(registry)
+        if active is not None and active.uuid == uuid:
+            return active
+        async for gc in self.list(registry):
+            if gc.uuid == uuid:
+                return gc
+        raise NotFoundError(status=404, error_id="not_found", message=f"garbage collection {uuid} not found")
+
+    async def wait(
+        self,
+        registry: str,
+        uuid: str,
+        *,
+        timeout: float | None = 1800.0,  # noqa: ASYNC109 -- a polling deadline, not a cancel scope
+        poll_interval: float = 5.0,
+        max_poll_interval: float = 60.0,
+        raise_on_failure: bool = True,
+    ) -> GarbageCollection:
+        """Poll until the garbage collection reaches ``succeeded``, ``failed`` or ``cancelled``.
+
+        Polls the active GC (one request per poll) with a backoff from ``poll_interval`` up to
+        ``max_poll_interval``; once it is no longer active, reads its final state from the history.
+
+        Returns:
+            The finished garbage collection (``blobs_deleted`` and ``freed_bytes`` filled in).
+
+        Raises:
+            WaitTimeoutError: If it is still active after ``timeout`` seconds (it keeps running).
+            GarbageCollectionError: If it ended ``failed`` (and ``raise_on_failure``).
+        """
+        registry = validate_registry_name(registry)
+        uuid = _uuid(uuid)
+        limiter = self._client._transport.limiter
+        deadline = None if timeout is None else limiter.clock() + timeout
+        interval = poll_interval
+        while True:
+            active = await self.get_active(registry)
+            if active is None or active.uuid != uuid:
+                gc = await self.get(uuid, registry=registry)
+                if not gc.is_terminal:  # the history lags behind the active endpoint
+                    gc = active if active is not None and active.uuid == uuid else gc
+            else:
+                gc = active
+            if gc.is_terminal:
+                if gc.status == GCStatus.FAILED and raise_on_failure:
+                    raise GarbageCollectionError(
+                        f"garbage collection {uuid} on {registry} failed", uuid=uuid, status=gc.status
+                    )
+                return gc
+            now = limiter.clock()
+            if deadline is not None and now + interval > deadline:
+                if now >= deadline:
+                    raise WaitTimeoutError(
+                        f"garbage collection {uuid} on {registry} still {gc.status!r} after {timeout}s"
+                    )
+                interval = deadline - now
+            logger.debug("garbage collection %s is %r; next poll in %.1fs", uuid, gc.status, interval)
+            await limiter.sleep(interval)
+            interval = min(max_poll_interval, interval * 1.5)

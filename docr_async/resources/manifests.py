@@ -1,0 +1,44 @@
+"""Manifests (digests)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._constants import DEFAULT_PER_PAGE
+from ..models import Manifest
+from ..names import encode_repository, resolve_repository, validate_digest
+from ._base import Resource
+
+if TYPE_CHECKING:
+    from ..pagination import AsyncPager
+
+__all__ = ["Manifests"]
+
+
+class Manifests(Resource):
+    """Manifests of a repository: ``client.manifests`` (and ``client.legacy.manifests``)."""
+
+    def list(
+        self, repository: str, *, registry: str | None = None, per_page: int = DEFAULT_PER_PAGE
+    ) -> AsyncPager[Manifest]:
+        """List a repository's manifests (tagged and untagged), newest first.
+
+        Raises:
+            ValidationError: On bad names or ``per_page`` (before any request).
+        """
+        registry, repository = resolve_repository(repository, registry)
+        path = f"{self._prefix}/{registry}/repositories/{encode_repository(repository)}/digests"
+        return self._list(path, "manifests", Manifest, per_page=per_page)
+
+    async def delete(self, digest: str, *, repository: str, registry: str | None = None) -> None:
+        """Delete a manifest. This removes EVERY tag pointing at it.
+
+        Raises:
+            ValidationError: On bad names or digest (before any request).
+            NotFoundError: If the manifest does not exist.
+            ConflictError: If garbage collection holds the registry read-only.
+        """
+        digest = validate_digest(digest)
+        registry, repository = resolve_repository(repository, registry)
+        path = f"{self._prefix}/{registry}/repositories/{encode_repository(repository)}/digests/{digest}"
+        await self._call("DELETE", path)

@@ -1,0 +1,68 @@
+"""Repositories."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._constants import DEFAULT_PER_PAGE
+from ..models import Repository, RepositoryV2
+from ..names import encode_repository, resolve_repository, validate_registry_name
+from ._base import Resource
+
+if TYPE_CHECKING:
+    from ..pagination import AsyncPager
+
+__all__ = ["LegacyRepositories", "Repositories"]
+
+
+class _RepositoryListing(Resource):
+    def list(
+        self, registry: str, *, per_page: int = DEFAULT_PER_PAGE, page_token: str | None = None
+    ) -> AsyncPager[RepositoryV2]:
+        """List the repositories of a registry (V2 listing, cursor-paginated).
+
+        Await the result for the first page, or ``async for`` it for every repository.
+
+        Args:
+            registry: The registry name.
+            per_page: Page size, 1-200.
+            page_token: Resume a listing from a saved :attr:`Page.next_page_token`.
+
+        Raises:
+            ValidationError: On a bad registry name or ``per_page`` (before any request).
+        """
+        path = f"{self._prefix}/{validate_registry_name(registry)}/repositoriesV2"
+        return self._list(
+            path, "repositories", RepositoryV2, per_page=per_page, page_token=page_token, token_based=True
+        )
+
+
+class Repositories(_RepositoryListing):
+    """Repositories in the multi-registry API: ``client.repositories``."""
+
+    async def delete(self, repository: str, *, registry: str | None = None) -> None:
+        """Delete a repository with all its tags and manifests.
+
+        Args:
+            repository: The repository (``my/app``), or a pasted ``registry.digitalocean.com/<reg>/<repo>``.
+            registry: The registry name (optional when ``repository`` is a full reference).
+
+        Raises:
+            NotFoundError: If it does not exist.
+            ConflictError: If garbage collection holds the registry read-only.
+        """
+        registry, repository = resolve_repository(repository, registry)
+        await self._call("DELETE", f"{self._prefix}/{registry}/repositories/{encode_repository(repository)}")
+
+
+class LegacyRepositories(_RepositoryListing):
+    """Repositories in the deprecated single-registry API: ``client.legacy.repositories``."""
+
+    def list_v1(self, registry: str, *, per_page: int = DEFAULT_PER_PAGE) -> AsyncPager[Repository]:
+        """List repositories with the superseded V1 listing (``latest_tag`` instead of ``latest_manifest``).
+
+        Raises:
+            ValidationError: On a bad registry name or ``per_page``.
+        """
+        path = f"{self._prefix}/{validate_registry_name(registry)}/repositories"
+        return self._list(path, "repositories", Repository, per_page=per_page)

@@ -1,0 +1,52 @@
+"""Tags."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._constants import DEFAULT_PER_PAGE
+from ..models import Tag
+from ..names import encode_repository, resolve_repository, validate_tag
+from ._base import Resource
+
+if TYPE_CHECKING:
+    from ..pagination import AsyncPager
+
+__all__ = ["Tags"]
+
+
+class Tags(Resource):
+    """Tags of a repository: ``client.tags`` (and ``client.legacy.tags``)."""
+
+    def list(
+        self, repository: str, *, registry: str | None = None, per_page: int = DEFAULT_PER_PAGE
+    ) -> AsyncPager[Tag]:
+        """List a repository's tags, newest first.
+
+        Await the result for the first page, or ``async for`` it for every tag.
+
+        Args:
+            repository: The repository (``my/app``), or a pasted ``registry.digitalocean.com/<reg>/<repo>``.
+            registry: The registry name (optional when ``repository`` is a full reference).
+            per_page: Page size, 1-200.
+
+        Raises:
+            ValidationError: On bad names or ``per_page`` (before any request).
+        """
+        registry, repository = resolve_repository(repository, registry)
+        path = f"{self._prefix}/{registry}/repositories/{encode_repository(repository)}/tags"
+        return self._list(path, "tags", Tag, per_page=per_page)
+
+    async def delete(self, tag: str, *, repository: str, registry: str | None = None) -> None:
+        """Delete one tag. Its manifest stays (untagged) until deleted or garbage-collected.
+
+        Raises:
+            ValidationError: On bad names (before any request).
+            NotFoundError: If the tag does not exist.
+            ConflictError: If garbage collection holds the registry read-only.
+        """
+        tag = validate_tag(tag)
+        registry, repository = resolve_repository(repository, registry)
+        await self._call(
+            "DELETE", f"{self._prefix}/{registry}/repositories/{encode_repository(repository)}/tags/{tag}"
+        )
