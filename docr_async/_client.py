@@ -14,7 +14,7 @@ from ._constants import DEFAULT_BASE_URL, TOKEN_ENV_VARS
 from ._converter import make_converter
 from ._ratelimit import RateLimiter, RateLimitInfo
 from ._retry import RetryPolicy
-from ._transport import Timeout, Transport
+from ._transport import RequestStats, Timeout, Transport
 from .exceptions import ConfigurationError
 from .pagination import DEFAULT_MAX_PAGES, DEFAULT_PREFETCH
 from .resources import GarbageCollections, Legacy, Manifests, Registries, Repositories, Tags
@@ -195,6 +195,11 @@ class DOCRClient:
     def rate_limit(self) -> RateLimitInfo | None:
         """The latest rate-limit state the API reported (shared by all tasks of this client)."""
         return self._transport.limiter.latest
+
+    @property
+    def stats(self) -> RequestStats:
+        """Counters of this client's traffic: attempts, retries, 429s, 5xx, connection errors."""
+        return self._transport.stats
 
     @property
     def rate_limiter(self) -> RateLimiter:

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from ._ratelimit import RateLimiter
     from ._retry import RetryPolicy
 
-__all__ = ["APIResponse", "Timeout", "Transport", "user_agent"]
+__all__ = ["APIResponse", "RequestStats", "Timeout", "Transport", "user_agent"]
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -99,6 +99,35 @@ class APIResponse:
     url: str
 
 
+@attrs.define
+class RequestStats:
+    """Counters of one client's traffic (shared by its ``with_options`` copies).
+
+    Attributes:
+        attempts: HTTP attempts sent (each retry counts).
+        retries: Attempts that were retries.
+        rate_limited: 429 responses received.
+        server_errors: 5xx responses received.
+        connection_errors: Attempts that failed without a response.
+    """
+
+    attempts: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    server_errors: int = 0
+    connection_errors: int = 0
+
+    def snapshot(self) -> RequestStats:
+        """A copy, to diff against later."""
+        return attrs.evolve(self)
+
+    def since(self, earlier: RequestStats) -> RequestStats:
+        """The traffic between ``earlier`` (a snapshot) and now."""
+        return RequestStats(
+            **{name: getattr(self, name) - getattr(earlier, name) for name in attrs.fields_dict(RequestStats)}
+        )
+
+
 # Errors after which we know the request never left this machine: safe to retry any method.
 _NOT_SENT_ERRORS: tuple[type[BaseException], ...] = (
     aiohttp.ClientConnectorError,
@@ -130,6 +159,7 @@ class _Shared:
         self.closed = False
         self.limiter = limiter
         self.semaphore = asyncio.Semaphore(max_concurrency)
+        self.stats = RequestStats()
         self.headers = CIMultiDict(
             {
                 "Authorization": f"Bearer {token}",
@@ -188,6 +218,11 @@ class Transport:
     def limiter(self) -> RateLimiter:
         """The client's shared rate limiter."""
         return self._shared.limiter
+
+    @property
+    def stats(self) -> RequestStats:
+        """Traffic counters shared by the client and its copies."""
+        return self._shared.stats
 
     def copy(self, *, retry: RetryPolicy, timeout: Timeout, max_wait: float | None) -> Transport:
         """A transport sharing session, limiter and concurrency bound, with other per-call options."""
@@ -251,6 +286,9 @@ class Transport:
             async with shared.semaphore:
                 # The budget is taken as late as possible: just before the attempt is sent.
                 stamp = await limiter.acquire(max_wait=self.max_wait)
+                stats = shared.stats
+                stats.attempts += 1
+                stats.retries += attempt > 1
                 t0 = time.perf_counter()
                 try:
                     async with session.request(
@@ -266,6 +304,7 @@ class Transport:
                         headers = resp.headers
                 except _TRANSPORT_ERRORS as exc:
                     limiter.completed(stamp)
+                    stats.connection_errors += 1
                     sent = not isinstance(exc, _NOT_SENT_ERRORS)
                     delay = policy.backoff(attempt)
                     if policy.should_retry_exception(method, exc, sent=sent, attempt=attempt) and (
@@ -316,6 +355,8 @@ class Transport:
                     url=url_text,
                 )
             retry_after = parse_retry_after(headers.get(HEADER_RETRY_AFTER), now=limiter.clock())
+            stats.rate_limited += status == 429
+            stats.server_errors += status >= 500
             if status == 429:
                 # Every task of the client waits behind this pause, not only this one.
                 pause = limiter.wait_for_429(retry_after, info)

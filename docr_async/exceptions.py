@@ -23,6 +23,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "DOCRError",
+    "GarbageCollectionActiveError",
     "GarbageCollectionError",
     "InvalidResponseError",
     "NotFoundError",
@@ -249,6 +250,18 @@ class GarbageCollectionError(DOCRError):
     def __init__(self, message: str, *, uuid: str, status: str) -> None:
         self.uuid = uuid
         self.status = status
+        super().__init__(message)
+
+
+class GarbageCollectionActiveError(DOCRError):
+    """A garbage collection is running: the registry is read-only until it ends.
+
+    Attributes:
+        garbage_collection: The active garbage collection.
+    """
+
+    def __init__(self, message: str, *, garbage_collection: object) -> None:
+        self.garbage_collection = garbage_collection
         super().__init__(message)
 
 

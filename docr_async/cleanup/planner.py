@@ -1,0 +1,99 @@
+"""Build a cleanup plan from full listings. Nothing is deleted here.
+
+Listings are read completely before anything is deleted: deleting while paginating shifts
+page-numbered listings and silently skips items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import anyio
+
+from ..names import validate_registry_name
+from .plan import CleanupPlan, Deletion, Kept, expected_freed_bytes, plan_repository
+
+if TYPE_CHECKING:
+    from .._client import DOCRClient
+    from ..models import Manifest, Tag
+    from .policy import RetentionPolicy
+
+__all__ = ["build_plan"]
+
+ScanProgress = Callable[[str, int, int], None]
+"""Called with (repository, repositories scanned, repositories to scan)."""
+
+
+async def build_plan(
+    client: DOCRClient,
+    registry: str,
+    policy: RetentionPolicy,
+    *,
+    now: datetime | None = None,
+    concurrency: int = 4,
+    on_repository: ScanProgress | None = None,
+) -> CleanupPlan:
+    """List every selected repository's tags and manifests, then plan what the policy deletes.
+
+    Args:
+        client: The client.
+        registry: The registry to clean.
+        policy: What to delete.
+        now: Reference time for age rules (default: now, UTC).
+        concurrency: Repositories scanned at once.
+        on_repository: Progress callback, called after each repository is scanned.
+
+    Raises:
+        ValidationError: On a bad registry name (before any request).
+        DOCRError: If a listing fails.
+    """
+    registry = validate_registry_name(registry)
+    now = now or datetime.now(UTC)
+    names = [
+        repo.name async for repo in client.repositories.list(registry) if policy.selects_repository(repo.name)
+    ]
+    scanned: dict[str, tuple[list[Tag], list[Manifest]]] = {}
+    gate = anyio.CapacityLimiter(max(1, concurrency))
+
+    async def scan(name: str) -> None:
+        async with gate:
+            tags = await client.tags.list(name, registry=registry).collect() if policy.touches_tags else []
+            manifests = await client.manifests.list(name, registry=registry).collect()
+        scanned[name] = (tags, manifests)
+        if on_repository is not None:
+            on_repository(name, len(scanned), len(names))
+
+    try:
+        async with anyio.create_task_group() as group:
+            for name in names:
+                group.start_soon(scan, name)
+    except BaseExceptionGroup as group_error:
+        # Surface the first real error, not a group: the others are its consequences.
+        raise group_error.exceptions[0] from None
+
+    deletions: list[Deletion] = []
+    kept: list[Kept] = []
+    removed: set[tuple[str, str]] = set()
+    all_manifests: list[Manifest] = []
+    tags_scanned = 0
+    for name in sorted(scanned):
+        tags, manifests = scanned[name]
+        tags_scanned += len(tags)
+        all_manifests.extend(manifests)
+        repo_plan = plan_repository(name, tags, manifests, policy, now)
+        deletions.extend(repo_plan.deletions)
+        kept.extend(repo_plan.kept)
+        removed.update((name, digest) for digest in repo_plan.orphaned_digests)
+    return CleanupPlan(
+        registry=registry,
+        created_at=now,
+        policy=policy,
+        deletions=tuple(deletions),
+        kept=tuple(kept),
+        repositories=tuple(sorted(scanned)),
+        tags_scanned=tags_scanned,
+        manifests_scanned=len(all_manifests),
+        expected_freed_bytes=expected_freed_bytes(all_manifests, removed),
+    )
