@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from docr_async import DOCRClient, RateLimiter, RetryPolicy
 from docr_async.testing import FakeDOCR, GCConfig, RateLimitConfig, SeedSpec
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 UNLIMITED = RateLimitConfig(hourly_limit=10**9, burst_limit=10**9)
 FAST_RETRY = RetryPolicy(backoff_base=0.001, backoff_max=0.01, max_attempts=8, deadline=30.0)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -23,6 +23,9 @@ from docr_async.cleanup import (
 from docr_async.testing import FakeDOCR, FaultConfig, ReadOnlyRegistryError, SeedSpec
 
 from .helpers import FAST_GC, client_for, other_tasks, running_fake
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 SPEC = SeedSpec(registries=1, repos=6, tags=300, untagged=20, days=120, shared_tag_ratio=0.3)
 POLICY = RetentionPolicy(keep_last=5, older_than="30d", delete_untagged=True, untagged_older_than="7d")
@@ -44,9 +47,11 @@ def snapshot(fake: FakeDOCR) -> dict[str, dict[str, object]]:
 
 @asynccontextmanager
 async def seeded(seed: int = 11, **kwargs: object) -> AsyncIterator[tuple[FakeDOCR, DOCRClient]]:
-    async with running_fake(seed=seed, seed_spec=SPEC, gc=FAST_GC, **kwargs) as fake:  # type: ignore[arg-type]
-        async with client_for(fake) as client:
-            yield fake, client
+    async with (
+        running_fake(seed=seed, seed_spec=SPEC, gc=FAST_GC, **kwargs) as fake,  # type: ignore[arg-type]
+        client_for(fake) as client,
+    ):
+        yield fake, client
 
 
 def expected_after(before: dict[str, dict[str, object]], plan: CleanupPlan) -> dict[str, dict[str, object]]:
@@ -136,10 +141,15 @@ async def test_replanning_after_interruption_converges_to_the_same_state() -> No
     async with seeded() as (fake, client):
         plan = await build_plan(client, REGISTRY, POLICY, now=datetime.now(UTC))
         reference = expected_after(snapshot(fake), plan)
-        executor = CleanupExecutor(client, plan, concurrency=2)
+        five_deleted = asyncio.Event()
+
+        def progress(_: object) -> None:
+            if sum(r.status is ItemStatus.DELETED for r in executor.report.results) >= 5:
+                five_deleted.set()
+
+        executor = CleanupExecutor(client, plan, concurrency=2, progress=progress)
         task = asyncio.create_task(executor.run())
-        while sum(r.status is ItemStatus.DELETED for r in executor.report.results) < 5:
-            await asyncio.sleep(0)
+        await five_deleted.wait()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

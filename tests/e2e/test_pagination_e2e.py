@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from contextlib import aclosing
+from typing import TYPE_CHECKING
 
 import pytest
 import pytest_asyncio
@@ -13,6 +13,9 @@ from docr_async import DOCRClient, ValidationError
 from docr_async.testing import FakeDOCR, SeedSpec
 
 from .helpers import client_for, other_tasks, running_fake
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 BASE_TIME = 1_700_000_000.0
 

@@ -68,21 +68,23 @@ async def test_a_429_pauses_every_task_and_each_request_then_succeeds() -> None:
 
 async def test_exhausted_hourly_budget_raises_at_once_without_sending() -> None:
     limits = RateLimitConfig(hourly_limit=5, hourly_window=3600, burst_limit=1000)
-    async with running_fake(seed_spec=SEED, rate_limits=limits) as fake:
-        async with client_for(fake, rate_limiter=RateLimiter(), max_wait=30.0) as client:
-            for _ in range(5):
-                await client.registries.get("example")
-            assert client.rate_limit is not None
-            assert client.rate_limit.remaining == 0
-            sent = len(fake.requests)
-            started = time.monotonic()
-            with pytest.raises(RateLimitBudgetError) as info:
-                await client.registries.get("example")
-            assert time.monotonic() - started < 0.5
-            assert info.value.reset_at is not None
-            assert info.value.retry_after is not None
-            assert info.value.retry_after > 30
-            assert len(fake.requests) == sent
+    async with (
+        running_fake(seed_spec=SEED, rate_limits=limits) as fake,
+        client_for(fake, rate_limiter=RateLimiter(), max_wait=30.0) as client,
+    ):
+        for _ in range(5):
+            await client.registries.get("example")
+        assert client.rate_limit is not None
+        assert client.rate_limit.remaining == 0
+        sent = len(fake.requests)
+        started = time.monotonic()
+        with pytest.raises(RateLimitBudgetError) as info:
+            await client.registries.get("example")
+        assert time.monotonic() - started < 0.5
+        assert info.value.reset_at is not None
+        assert info.value.retry_after is not None
+        assert info.value.retry_after > 30
+        assert len(fake.requests) == sent
 
 
 async def test_hourly_429_from_the_server_is_surfaced_with_reset_when_too_long_to_wait() -> None:
@@ -126,12 +128,14 @@ async def test_posts_are_not_retried_on_503() -> None:
 
 async def test_with_options_shares_the_limiter_and_budget() -> None:
     limits = RateLimitConfig(hourly_limit=3, hourly_window=3600, burst_limit=1000)
-    async with running_fake(seed_spec=SEED, rate_limits=limits) as fake:
-        async with client_for(fake, rate_limiter=RateLimiter()) as client:
-            copy: DOCRClient = client.with_options(max_wait=0)
-            await client.registries.get("example")
+    async with (
+        running_fake(seed_spec=SEED, rate_limits=limits) as fake,
+        client_for(fake, rate_limiter=RateLimiter()) as client,
+    ):
+        copy: DOCRClient = client.with_options(max_wait=0)
+        await client.registries.get("example")
+        await copy.registries.get("example")
+        await client.registries.get("example")
+        assert copy.rate_limiter is client.rate_limiter
+        with pytest.raises(RateLimitBudgetError):
             await copy.registries.get("example")
-            await client.registries.get("example")
-            assert copy.rate_limiter is client.rate_limiter
-            with pytest.raises(RateLimitBudgetError):
-                await copy.registries.get("example")

@@ -78,7 +78,9 @@ def pager(listing: Listing, per_page: int, **kwargs: Any) -> AsyncPager[int]:
 @pytest.mark.parametrize("total", [0, 1, 199, 200, 201, 1000])
 @pytest.mark.parametrize("per_page", [1, 20, 200])
 @pytest.mark.parametrize(("token_based", "prefetch"), [(False, 0), (False, 4), (True, 0), (True, 2)])
-async def test_every_item_exactly_once_in_order(total: int, per_page: int, token_based: bool, prefetch: int) -> None:
+async def test_every_item_exactly_once_in_order(
+    total: int, per_page: int, token_based: bool, prefetch: int
+) -> None:
     listing = Listing(total, token_based=token_based)
     items = [i async for i in pager(listing, per_page, prefetch=prefetch)]
     assert items == list(range(total))
@@ -243,9 +245,13 @@ async def test_error_in_a_prefetched_page_propagates_and_cancels_the_rest() -> N
 
     before = _other_tasks()
     seen: list[int] = []
-    with pytest.raises(RuntimeError, match="boom"):
+
+    async def consume() -> None:
         async for i in AsyncPager(fetch, {"per_page": "10", "page": "1"}, prefetch=4):
             seen.append(i)
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await consume()
     assert seen == list(range(20))
     assert _other_tasks() == before
 
@@ -263,7 +269,9 @@ def test_per_page_validation(bad: object) -> None:
     prefetch=st.integers(min_value=0, max_value=6),
     token_based=st.booleans(),
 )
-def test_property_any_total_any_page_size(total: int, per_page: int, prefetch: int, token_based: bool) -> None:
+def test_property_any_total_any_page_size(
+    total: int, per_page: int, prefetch: int, token_based: bool
+) -> None:
     async def run() -> list[int]:
         listing = Listing(total, token_based=token_based)
         return await pager(listing, per_page, prefetch=prefetch).collect()
