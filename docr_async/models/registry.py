@@ -123,8 +123,8 @@ class DockerCredentials:
     ``~/.docker/config.json`` or a ``kubernetes.io/dockerconfigjson`` secret.
     """
 
-    auths: dict[str, dict[str, str]] = attrs.field(factory=dict, repr=False)
-    """``{host: {"auth": base64("user:password")}}``."""
+    auths: dict[str, dict[str, str]] = attrs.field(factory=dict, repr=False, hash=False)
+    """``{host: {"auth": base64("user:password")}}`` (compared, but left out of the hash: a dict)."""
     extra: dict[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
     """Other top-level keys of the document."""
 
@@ -145,6 +145,8 @@ class DockerCredentials:
         if not auth:
             return None
         try:
-            return base64.b64decode(auth).decode().split(":", 1)[0]
+            decoded = base64.b64decode(auth, validate=True).decode()
         except (ValueError, UnicodeDecodeError):
             return None
+        user, colon, _ = decoded.partition(":")
+        return user if colon and user else None

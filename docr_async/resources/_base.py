@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import cattrs
+from cattrs.errors import CattrsError
 
 from ..exceptions import InvalidResponseError, ValidationError
 from ..pagination import AsyncPager, Page, Query, validate_per_page
@@ -23,6 +24,17 @@ MODERN = "/v2/registries"
 """Path prefix of the multi-registry API."""
 LEGACY = "/v2/registry"
 """Path prefix of the deprecated single-registry API."""
+
+# What structuring a body of the wrong shape raises. ``CattrsError`` covers the strict converter's
+# ``ForbiddenExtraKeysError``, which is not a ``BaseValidationError`` (it escaped as a raw cattrs error).
+_SHAPE_ERRORS = (
+    TypeError,
+    ValueError,
+    KeyError,
+    AttributeError,
+    cattrs.BaseValidationError,
+    CattrsError,
+)
 
 
 class Resource:
@@ -58,8 +70,10 @@ class Resource:
                     raise TypeError(f"expected an object with key {key!r}")
                 data = data[key]
             return self._client._converter.structure(data, cls)
-        except (TypeError, ValueError, KeyError, cattrs.BaseValidationError) as exc:
-            raise _invalid(response, f"unexpected response shape: {exc}") from None
+        except _SHAPE_ERRORS as exc:
+            # Server text (a bad value) may echo the token back: scrub it like error messages.
+            message = self._client._transport.scrub(f"unexpected response shape: {exc}")
+            raise _invalid(response, message) from None
 
     def _list(
         self,
@@ -94,8 +108,9 @@ class Resource:
                 meta = data.get("meta") or {}
                 total = meta.get("total")
                 links = (data.get("links") or {}).get("pages") or {}
-            except (TypeError, ValueError, AttributeError, cattrs.BaseValidationError) as exc:
-                raise _invalid(response, f"unexpected listing shape: {exc}") from None
+            except _SHAPE_ERRORS as exc:
+                message = client._transport.scrub(f"unexpected listing shape: {exc}")
+                raise _invalid(response, message) from None
             return Page(
                 items=items,
                 total=total if isinstance(total, int) else None,
