@@ -36,6 +36,7 @@ from ._retry import parse_retry_after
 from ._version import __version__
 from .exceptions import (
     APIConnectionError,
+    ClientClosedError,
     APIStatusError,
     APITimeoutError,
     InvalidResponseError,
@@ -180,9 +181,16 @@ class Transport:
     """
 
     def __init__(
-        self, shared: _Shared, *, retry: RetryPolicy, timeout: Timeout, max_wait: float | None
+        self,
+        shared: _Shared,
+        *,
+        retry: RetryPolicy,
+        timeout: Timeout,
+        max_wait: float | None,
+        owner: bool = True,
     ) -> None:
         self._shared = shared
+        self._owner = owner
         self.retry = retry
         self.timeout = timeout
         self.max_wait = max_wait
@@ -226,19 +234,24 @@ class Transport:
 
     def copy(self, *, retry: RetryPolicy, timeout: Timeout, max_wait: float | None) -> Transport:
         """A transport sharing session, limiter and concurrency bound, with other per-call options."""
-        return Transport(self._shared, retry=retry, timeout=timeout, max_wait=max_wait)
+        return Transport(self._shared, retry=retry, timeout=timeout, max_wait=max_wait, owner=False)
 
     async def _get_session(self) -> aiohttp.ClientSession:
         shared = self._shared
         if shared.closed:
-            raise RuntimeError("the client is closed")
+            raise ClientClosedError("the client is closed; create a new DOCRClient")
         if shared.session is None:
             # Created lazily inside the running loop (aiohttp requires one).
             shared.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300))
         return shared.session
 
     async def aclose(self) -> None:
-        """Close the session if the client created it (a caller's session is left open). Idempotent."""
+        """Close the session if the client created it (a caller's session is left open). Idempotent.
+
+        Closing a ``with_options`` copy does nothing: the pool belongs to the original client.
+        """
+        if not self._owner:
+            return
         shared = self._shared
         shared.closed = True
         session, shared.session = shared.session, None
@@ -442,8 +455,8 @@ class Transport:
         kwargs: dict[str, Any] = {
             "status": status,
             "message": self.scrub(message),
-            "error_id": error_id,
-            "request_id": request_id,
+            "error_id": self.scrub(error_id) if error_id else None,
+            "request_id": self.scrub(request_id) if request_id else None,
             "method": method,
             "url": url,
             "rate_limit": rate_limit,

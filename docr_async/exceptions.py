@@ -20,6 +20,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
     "DOCRError",
@@ -47,6 +48,10 @@ class DOCRError(Exception):
 
 class ConfigurationError(DOCRError):
     """The client is configured wrongly (no token, bad base URL, bad option)."""
+
+
+class ClientClosedError(DOCRError, RuntimeError):
+    """The client was used after :meth:`DOCRClient.aclose`."""
 
 
 class ValidationError(DOCRError, ValueError):
