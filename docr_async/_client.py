@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Self
 import attrs
 from yarl import URL
 
-from ._constants import DEFAULT_BASE_URL, TOKEN_ENV_VARS
+from ._constants import DEFAULT_BASE_URL, MAX_RESPONSE_BYTES, TOKEN_ENV_VARS
 from ._converter import make_converter
 from ._ratelimit import RateLimiter, RateLimitInfo
 from ._retry import RetryPolicy
@@ -110,6 +110,7 @@ class DOCRClient:
         max_pages: A listing with more pages raises :class:`PaginationError`.
         strict: Reject unknown response fields instead of keeping them in ``extra``.
         allow_insecure_http: Allow a non-loopback ``http://`` base URL.
+        max_response_bytes: A larger response body raises :class:`InvalidResponseError` unread.
 
     Raises:
         ConfigurationError: If there is no token or the base URL is unsafe or invalid.
@@ -130,9 +131,12 @@ class DOCRClient:
         max_pages: int = DEFAULT_MAX_PAGES,
         strict: bool = False,
         allow_insecure_http: bool = False,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         if not isinstance(max_concurrency, int) or max_concurrency < 1:
             raise ConfigurationError("max_concurrency must be an int >= 1")
+        if not isinstance(max_response_bytes, int) or max_response_bytes < 1:
+            raise ConfigurationError("max_response_bytes must be an int >= 1")
         if not isinstance(prefetch, int) or prefetch < 0:
             raise ConfigurationError("prefetch must be an int >= 0")
         self._transport = Transport.create(
@@ -144,6 +148,7 @@ class DOCRClient:
             retry=retry,
             timeout=_timeout(timeout),
             max_wait=max_wait,
+            max_response_bytes=max_response_bytes,
         )
         self._settings = _Settings(prefetch=prefetch, max_pages=max_pages, strict=strict)
         self._converter: cattrs.Converter = make_converter(strict=strict)

@@ -29,3 +29,6 @@ HEADER_RETRY_AFTER = "retry-after"
 HEADER_REQUEST_ID = "x-request-id"
 
 LOGGER_NAME = "docr_async"
+
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+"""A response body larger than this is refused (a page of 200 manifests is well under 1 MiB)."""

@@ -30,6 +30,7 @@ from ._constants import (
     HEADER_REQUEST_ID,
     HEADER_RETRY_AFTER,
     LOGGER_NAME,
+    MAX_RESPONSE_BYTES,
 )
 from ._ratelimit import RateLimitInfo
 from ._retry import parse_retry_after
@@ -152,8 +153,10 @@ class _Shared:
         session: aiohttp.ClientSession | None,
         limiter: RateLimiter,
         max_concurrency: int,
+        max_response_bytes: int,
     ) -> None:
         self.token = token
+        self.max_response_bytes = max_response_bytes
         self.base = base_url.rstrip("/")
         self.session = session
         self.owns_session = session is None
@@ -207,10 +210,16 @@ class Transport:
         retry: RetryPolicy,
         timeout: Timeout,
         max_wait: float | None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> Transport:
         """A new transport with its own shared state (session, limiter, concurrency bound)."""
         shared = _Shared(
-            token=token, base_url=base_url, session=session, limiter=limiter, max_concurrency=max_concurrency
+            token=token,
+            base_url=base_url,
+            session=session,
+            limiter=limiter,
+            max_concurrency=max_concurrency,
+            max_response_bytes=max_response_bytes,
         )
         return cls(shared, retry=retry, timeout=timeout, max_wait=max_wait)
 
@@ -312,7 +321,7 @@ class Transport:
                         timeout=self.timeout.to_aiohttp(),
                         allow_redirects=False,
                     ) as resp:
-                        body = await resp.read()
+                        body = await _read_body(resp, self._shared.max_response_bytes)
                         status = resp.status
                         headers = resp.headers
                 except _TRANSPORT_ERRORS as exc:
@@ -348,6 +357,16 @@ class Transport:
                     elapsed_ms,
                     attempt,
                     info.remaining if info else None,
+                )
+            if body is None:
+                raise InvalidResponseError(
+                    status=status,
+                    message=f"response body larger than {shared.max_response_bytes} bytes; not read",
+                    request_id=request_id,
+                    method=method,
+                    url=url_text,
+                    rate_limit=info,
+                    retries=attempt - 1,
                 )
             if status < 300:
                 return APIResponse(
@@ -465,6 +484,21 @@ class Transport:
         if cls is TooManyRequestsError:
             return TooManyRequestsError(retry_after=retry_after, **kwargs)
         return cls(**kwargs)
+
+
+async def _read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
+    """The response body, or None when it is larger than ``limit`` (never buffered past it)."""
+    length = resp.content_length
+    if length is not None:
+        return await resp.read() if length <= limit else None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _describe_error_body(body: bytes, content_type: str) -> tuple[str | None, str, str | None]:
