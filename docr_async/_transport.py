@@ -37,9 +37,9 @@ from ._retry import parse_retry_after
 from ._version import __version__
 from .exceptions import (
     APIConnectionError,
-    ClientClosedError,
     APIStatusError,
     APITimeoutError,
+    ClientClosedError,
     InvalidResponseError,
     TooManyRequestsError,
     status_error_class,

@@ -24,7 +24,9 @@ def digest(n: int) -> str:
 
 def tag(name: str, n: int, days_old: float | None) -> Tag:
     updated = None if days_old is None else NOW - timedelta(days=days_old)
-    return Tag(repository=REPO, tag=name, manifest_digest=digest(n), updated_at=updated, compressed_size_bytes=100)
+    return Tag(
+        repository=REPO, tag=name, manifest_digest=digest(n), updated_at=updated, compressed_size_bytes=100
+    )
 
 
 def manifest(n: int, tags: tuple[str, ...], days_old: float = 10.0, blobs: tuple[Blob, ...] = ()) -> Manifest:
@@ -140,7 +142,9 @@ def test_keep_last_and_age_combine_and_latest_is_protected() -> None:
 
 def test_tags_without_timestamp_are_kept() -> None:
     tags = [tag("a", 1, None), tag("b", 2, 100)]
-    plan = plan_repository(REPO, tags, [manifest(1, ("a",)), manifest(2, ("b",))], RetentionPolicy(older_than="1d"), NOW)
+    plan = plan_repository(
+        REPO, tags, [manifest(1, ("a",)), manifest(2, ("b",))], RetentionPolicy(older_than="1d"), NOW
+    )
     assert deleted_tags(plan.deletions) == {"b"}
     assert {k.tag: k.reason for k in plan.kept}["a"] == "no push time reported"
 
@@ -149,7 +153,10 @@ def test_manifest_with_all_tags_doomed_is_deleted_by_digest_only_with_delete_unt
     tags = [tag("a", 1, 100), tag("b", 1, 90), tag("c", 2, 1)]
     manifests = [manifest(1, ("a", "b")), manifest(2, ("c",))]
     without = plan_repository(REPO, tags, manifests, RetentionPolicy(older_than="30d"), NOW)
-    assert sorted((d.kind, d.tag) for d in without.deletions) == [(DeletionKind.TAG, "a"), (DeletionKind.TAG, "b")]
+    assert sorted((d.kind, d.tag) for d in without.deletions) == [
+        (DeletionKind.TAG, "a"),
+        (DeletionKind.TAG, "b"),
+    ]
     assert without.orphaned_digests == {digest(1)}
     with_untagged = plan_repository(
         REPO, tags, manifests, RetentionPolicy(older_than="30d", delete_untagged=True), NOW
@@ -164,20 +171,26 @@ def test_manifest_is_not_deleted_when_the_manifest_listing_shows_an_extra_tag() 
     # The tag listing missed "new" (pushed between listings), but the manifest carries it.
     tags = [tag("a", 1, 100)]
     manifests = [manifest(1, ("a", "new"))]
-    plan = plan_repository(REPO, tags, manifests, RetentionPolicy(older_than="30d", delete_untagged=True), NOW)
+    plan = plan_repository(
+        REPO, tags, manifests, RetentionPolicy(older_than="30d", delete_untagged=True), NOW
+    )
     assert [(d.kind, d.tag) for d in plan.deletions] == [(DeletionKind.TAG, "a")]
 
 
 def test_untagged_manifests() -> None:
     manifests = [manifest(1, (), days_old=40), manifest(2, (), days_old=2), manifest(3, ("x",), days_old=40)]
     tags = [tag("x", 3, 40)]
-    plan = plan_repository(REPO, tags, manifests, RetentionPolicy(delete_untagged=True, untagged_older_than="7d"), NOW)
+    plan = plan_repository(
+        REPO, tags, manifests, RetentionPolicy(delete_untagged=True, untagged_older_than="7d"), NOW
+    )
     assert [(d.kind, d.digest, d.reason) for d in plan.deletions] == [
         (DeletionKind.MANIFEST, digest(1), "untagged manifest")
     ]
     assert any(k.digest == digest(2) and k.reason == "untagged, but recent" for k in plan.kept)
     # A manifest the tag listing links to is not untagged, whatever the manifest listing says.
-    raced = plan_repository(REPO, [tag("y", 4, 1)], [manifest(4, ())], RetentionPolicy(delete_untagged=True), NOW)
+    raced = plan_repository(
+        REPO, [tag("y", 4, 1)], [manifest(4, ())], RetentionPolicy(delete_untagged=True), NOW
+    )
     assert raced.deletions == ()
 
 
@@ -193,7 +206,9 @@ def test_expected_freed_bytes_counts_only_blobs_no_survivor_uses() -> None:
 
 def test_plan_file_round_trip_and_tampering() -> None:
     tags = [tag("old", 1, 100), tag("new", 2, 1)]
-    repo_plan = plan_repository(REPO, tags, [manifest(1, ("old",)), manifest(2, ("new",))], RetentionPolicy(keep_last=1), NOW)
+    repo_plan = plan_repository(
+        REPO, tags, [manifest(1, ("old",)), manifest(2, ("new",))], RetentionPolicy(keep_last=1), NOW
+    )
     plan = CleanupPlan(
         registry="example",
         created_at=NOW,
@@ -236,7 +251,9 @@ def repositories(draw: st.DrawFn) -> tuple[list[Tag], list[Manifest]]:
         age = draw(st.one_of(st.none(), st.floats(min_value=0, max_value=400)))
         tags.append(tag(name, n, age))
     manifests = [
-        manifest(n, tuple(t.tag for t in tags if t.manifest_digest == digest(n)), days_old=draw(st.floats(0, 400)))
+        manifest(
+            n, tuple(t.tag for t in tags if t.manifest_digest == digest(n)), days_old=draw(st.floats(0, 400))
+        )
         for n in range(manifest_count)
     ]
     return tags, manifests
@@ -282,7 +299,9 @@ def test_property_invariants(repo: tuple[list[Tag], list[Manifest]], policy: Ret
         survivors = [t for t in candidates if t.tag not in gone]
         assert len(survivors) >= min(policy.keep_last, len(candidates))
         # ... and they are the newest ones.
-        newest = sorted(candidates, key=lambda t: t.updated_at or datetime.max.replace(tzinfo=UTC), reverse=True)
+        newest = sorted(
+            candidates, key=lambda t: t.updated_at or datetime.max.replace(tzinfo=UTC), reverse=True
+        )
         assert {t.tag for t in newest[: policy.keep_last]} <= {t.tag for t in survivors}
 
     # A manifest carrying a kept tag is never deleted by digest.
