@@ -14,7 +14,7 @@ import logging
 import math
 import re
 import time
-from collections import deque
+from collections import Counter, deque
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -25,7 +25,7 @@ from ._constants import BURST_LIMIT, BURST_WINDOW, HEADER_LIMIT, HEADER_REMAININ
 from .exceptions import RateLimitBudgetError
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Mapping
+    from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 __all__ = ["DEFAULT_429_PAUSE", "MAX_PAUSE", "RateLimitInfo", "RateLimiter"]
 
@@ -167,6 +167,7 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._sends: deque[float] = deque()
+        self._held: Counter[float] = Counter()
         self._pause_until = 0.0
         self._pause_reason = ""
         self._pause_reset_at: datetime | None = None
@@ -276,10 +277,35 @@ class RateLimiter:
             self._sends.remove(stamp)
         self._sends.append(now)  # every stamp is <= now, so the deque stays sorted
 
+    @contextlib.asynccontextmanager
+    async def slot(self, *, max_wait: float | None = None) -> AsyncIterator[None]:
+        """Acquire a send and hold its place in the burst window until the block exits.
+
+        The transport wraps each HTTP attempt in this. A held send never leaves the window before
+        its response is back (however long it takes), and is then re-stamped by :meth:`completed`.
+
+        Raises:
+            RateLimitBudgetError: As :meth:`acquire`.
+        """
+        stamp = await self.acquire(max_wait=max_wait)
+        if stamp is None:
+            yield
+            return
+        self._held[stamp] += 1
+        try:
+            yield
+        finally:
+            self._held[stamp] -= 1
+            if not self._held[stamp]:
+                del self._held[stamp]
+            self.completed(stamp)
+
     def _expire_sends(self, now: float) -> None:
         cutoff = now - self._burst_window
         sends = self._sends
-        while sends and sends[0] <= cutoff:
+        held = self._held
+        # A send still in flight stays (the server may count it later than we stamped it).
+        while sends and sends[0] <= cutoff and sends[0] not in held:
             sends.popleft()
 
     def _needed_wait(self, now: float) -> tuple[float, str, datetime | None]:
@@ -296,6 +322,8 @@ class RateLimiter:
             self._expire_sends(now)
             if len(self._sends) >= limit:
                 burst_wait = self._sends[-limit] + self._burst_window - now
+                if burst_wait <= 0:  # the window is full of sends still in flight: look again soon
+                    burst_wait = min(0.05, self._burst_window / 20)
                 if burst_wait > wait:
                     wait = burst_wait
                     reason = f"burst limit of {limit} requests per {self._burst_window:g}s reached"

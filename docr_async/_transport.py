@@ -251,7 +251,14 @@ class Transport:
             raise ClientClosedError("the client is closed; create a new DOCRClient")
         if shared.session is None:
             # Created lazily inside the running loop (aiohttp requires one).
-            shared.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300))
+            session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300))
+            # aiohttp silently re-sends an idempotent request once when a pooled connection turns
+            # out closed. Such a resend would bypass the retry policy, the stats and the burst
+            # window, so our own session leaves every retry to RetryPolicy (as aiohttp's test
+            # client does). A caller's session is left as its owner configured it.
+            if hasattr(session, "_retry_connection"):
+                session._retry_connection = False
+            shared.session = session
         return shared.session
 
     async def aclose(self) -> None:
@@ -304,46 +311,28 @@ class Transport:
         attempt = 0
         while True:
             attempt += 1
-            session = await self._get_session()
-            async with shared.semaphore:
-                # The budget is taken as late as possible: just before the attempt is sent.
-                stamp = await limiter.acquire(max_wait=self.max_wait)
-                stats = shared.stats
-                stats.attempts += 1
-                stats.retries += attempt > 1
-                t0 = time.perf_counter()
-                try:
-                    async with session.request(
+            t0 = time.perf_counter()
+            try:
+                status, headers, body = await self._attempt(method, url, json_body, retry=attempt > 1)
+            except _TRANSPORT_ERRORS as exc:
+                shared.stats.connection_errors += 1
+                sent = not isinstance(exc, _NOT_SENT_ERRORS)
+                delay = policy.backoff(attempt)
+                if policy.should_retry_exception(method, exc, sent=sent, attempt=attempt) and (
+                    self._within_deadline(started, delay)
+                ):
+                    logger.debug(
+                        "%s %s failed (%s); retry %d in %.2fs",
                         method,
-                        url,
-                        json=json_body,
-                        headers=shared.headers,
-                        timeout=self.timeout.to_aiohttp(),
-                        allow_redirects=False,
-                    ) as resp:
-                        body = await _read_body(resp, self._shared.max_response_bytes)
-                        status = resp.status
-                        headers = resp.headers
-                except _TRANSPORT_ERRORS as exc:
-                    limiter.completed(stamp)
-                    stats.connection_errors += 1
-                    sent = not isinstance(exc, _NOT_SENT_ERRORS)
-                    delay = policy.backoff(attempt)
-                    if policy.should_retry_exception(method, exc, sent=sent, attempt=attempt) and (
-                        self._within_deadline(started, delay)
-                    ):
-                        logger.debug(
-                            "%s %s failed (%s); retry %d in %.2fs",
-                            method,
-                            url_text,
-                            type(exc).__name__,
-                            attempt,
-                            delay,
-                        )
-                        await limiter.sleep(delay)
-                        continue
-                    raise self._transport_error(exc, method, url_text, attempt - 1) from exc
-                limiter.completed(stamp)
+                        url_text,
+                        type(exc).__name__,
+                        attempt,
+                        delay,
+                    )
+                    await limiter.sleep(delay)
+                    continue
+                raise self._transport_error(exc, method, url_text, attempt - 1) from exc
+            stats = shared.stats
             elapsed_ms = (time.perf_counter() - t0) * 1000
             info = RateLimitInfo.from_headers(headers)
             limiter.update(info)
@@ -418,6 +407,29 @@ class Transport:
                 retries=attempt - 1,
                 retry_after=retry_after,
             )
+
+    async def _attempt(
+        self, method: str, url: URL, json_body: Any, *, retry: bool
+    ) -> tuple[int, CIMultiDictProxy[str], bytes | None]:
+        """One HTTP attempt: a concurrency slot, then a rate-limit slot held until the response is read.
+
+        Returns:
+            Status, headers, and the body (None when larger than ``max_response_bytes``).
+        """
+        shared = self._shared
+        session = await self._get_session()
+        async with shared.semaphore, shared.limiter.slot(max_wait=self.max_wait):
+            shared.stats.attempts += 1
+            shared.stats.retries += retry
+            async with session.request(
+                method,
+                url,
+                json=json_body,
+                headers=shared.headers,
+                timeout=self.timeout.to_aiohttp(),
+                allow_redirects=False,
+            ) as resp:
+                return resp.status, resp.headers, await _read_body(resp, shared.max_response_bytes)
 
     def _within_deadline(self, started: float, delay: float) -> bool:
         deadline = self.retry.deadline

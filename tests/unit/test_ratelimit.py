@@ -654,3 +654,40 @@ async def test_completed_is_a_no_op_when_nothing_was_recorded(clock: FakeClock) 
     assert await limiter.acquire() is None
     limiter.completed(None)
     assert limiter.in_window == 0
+
+
+async def test_a_send_held_in_a_slot_does_not_leave_the_window_before_its_response(clock: FakeClock) -> None:
+    limiter = make_limiter(clock, burst_limit=1, burst_window=1.0)
+    release = asyncio.Event()
+    entered = asyncio.Event()
+
+    async def slow_request() -> None:
+        async with limiter.slot():
+            entered.set()
+            await release.wait()  # the response takes longer than the whole window
+
+    task = asyncio.create_task(slow_request())
+    await entered.wait()
+    clock.advance(5.0)
+    assert limiter.in_window == 1
+    assert limiter.next_wait() > 0  # still held: the next send must wait
+    release.set()
+    await task
+    # Completed now: re-stamped at completion, so it frees one window later.
+    assert limiter.in_window == 1
+    assert limiter.next_wait() == pytest.approx(1.0)
+    clock.advance(1.0)
+    assert limiter.next_wait() == 0.0
+
+
+async def test_slot_releases_on_error_and_when_disabled(clock: FakeClock) -> None:
+    limiter = make_limiter(clock, burst_limit=2, burst_window=1.0)
+    with pytest.raises(RuntimeError):
+        async with limiter.slot():
+            raise RuntimeError("request failed")
+    clock.advance(1.0)
+    assert limiter.in_window == 0
+    disabled = make_limiter(clock, enabled=False)
+    async with disabled.slot():
+        pass
+    assert disabled.in_window == 0
