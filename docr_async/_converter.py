@@ -18,7 +18,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
-__all__ = ["make_converter", "parse_datetime", "structure"]
+__all__ = ["make_converter", "parse_datetime", "structure", "to_dict"]
 
 T = TypeVar("T")
 
@@ -90,3 +90,23 @@ _LENIENT = make_converter()
 def structure(data: Any, cls: type[T]) -> T:
     """Structure JSON data into a model with the default (lenient) converter."""
     return _LENIENT.structure(data, cls)
+
+
+def to_dict(model: Any) -> Any:
+    """A model (or a list of models) as JSON-ready data, unknown fields (``extra``) merged back in.
+
+    Timestamps become RFC 3339 strings; the result round-trips through :func:`structure`.
+    """
+    return _merge_extra(_LENIENT.unstructure(model))
+
+
+def _merge_extra(value: Any) -> Any:
+    if isinstance(value, dict):
+        extra = value.pop("extra", None) if isinstance(value.get("extra"), dict) else None
+        merged = {k: _merge_extra(v) for k, v in value.items()}
+        if extra:
+            merged.update(extra)
+        return merged
+    if isinstance(value, list | tuple):
+        return [_merge_extra(v) for v in value]
+    return value

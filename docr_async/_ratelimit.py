@@ -373,12 +373,12 @@ class RateLimiter:
         Extends, never shortens, a current pause. ``nan`` and non-positive values are ignored;
         values above :data:`MAX_PAUSE` are clamped to it.
         """
-        self._pause(seconds, reason=reason, reset_at=None)
+        self._pause(seconds, reason=reason, reset_at=None, now=self._clock())
 
-    def _pause(self, seconds: float, *, reason: str, reset_at: datetime | None) -> None:
+    def _pause(self, seconds: float, *, reason: str, reset_at: datetime | None, now: float) -> None:
         if math.isnan(seconds) or seconds <= 0:
             return
-        until = self._clock() + min(seconds, MAX_PAUSE)
+        until = now + min(seconds, MAX_PAUSE)
         if until > self._pause_until:
             self._pause_until = until
             self._pause_reason = reason
@@ -415,14 +415,16 @@ class RateLimiter:
         if retry_after is not None and not math.isnan(retry_after) and retry_after >= 0:
             if self._remaining is not None and self._remaining <= 0 and (info is None or info.remaining == 0):
                 self._remaining = None
-            self._pause(retry_after, reason=f"burst limit, Retry-After {retry_after:g}s", reset_at=None)
+            self._pause(
+                retry_after, reason=f"burst limit, Retry-After {retry_after:g}s", reset_at=None, now=now
+            )
         else:
             known = info if info is not None and info.reset_at is not None else self._latest
             until_reset = None if known is None else known.seconds_until_reset(now)
             remaining = None if known is None else known.remaining
             if until_reset and (remaining is None or remaining <= 0):
                 assert known is not None
-                self._pause(until_reset, reason="hourly budget exhausted", reset_at=known.reset_at)
+                self._pause(until_reset, reason="hourly budget exhausted", reset_at=known.reset_at, now=now)
             else:
-                self._pause(default, reason="429 without Retry-After or reset", reset_at=None)
+                self._pause(default, reason="429 without Retry-After or reset", reset_at=None, now=now)
         return max(self._pause_until - now, 0.0)

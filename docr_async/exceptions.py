@@ -271,7 +271,17 @@ class GarbageCollectionActiveError(DOCRError):
 
 
 class WaitTimeoutError(DOCRError, TimeoutError):
-    """Waiting for a long-running operation (garbage collection) exceeded its timeout."""
+    """Waiting for a garbage collection exceeded its timeout (the collection keeps running).
+
+    Attributes:
+        uuid: The garbage collection waited for.
+        garbage_collection: Its state as last seen.
+    """
+
+    def __init__(self, message: str, *, uuid: str = "", garbage_collection: object = None) -> None:
+        self.uuid = uuid
+        self.garbage_collection = garbage_collection
+        super().__init__(message)
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Mapping
 from contextlib import aclosing
 from typing import Any, Generic, TypeVar
 
@@ -155,7 +155,8 @@ class AsyncPager(Generic[T]):
     def __await__(self) -> Generator[Any, None, Page[T]]:
         return self._fetch(dict(self._query)).__await__()
 
-    def __aiter__(self) -> AsyncIterator[T]:
+    def __aiter__(self) -> AsyncGenerator[T]:
+        # An async generator, so ``contextlib.aclosing(aiter(pager))`` closes it deterministically.
         return self._items()
 
     async def _items(self) -> AsyncGenerator[T]:

@@ -1,5 +1,6 @@
 """Typed, frozen models of every response shape in the DOCR API."""
 
+from .._converter import to_dict
 from .garbage_collection import TERMINAL_STATUSES, GarbageCollection, GCStatus, GCType
 from .registry import (
     DockerCredentials,
@@ -29,4 +30,5 @@ __all__ = [
     "SubscriptionTier",
     "Tag",
     "TierSlug",
+    "to_dict",
 ]

@@ -82,6 +82,7 @@ class Resource:
         cls: type[T],
         *,
         per_page: int,
+        page: int = 1,
         page_token: str | None = None,
         token_based: bool = False,
     ) -> AsyncPager[T]:
@@ -90,7 +91,9 @@ class Resource:
         Raises:
             ValidationError: If ``per_page`` is out of range (before any request).
         """
-        query: Query = {"per_page": str(validate_per_page(per_page)), "page": "1"}
+        if not isinstance(page, int) or isinstance(page, bool) or page < 1:
+            raise ValidationError("page", page, "must be an int >= 1")
+        query: Query = {"per_page": str(validate_per_page(per_page)), "page": str(page)}
         if page_token is not None:
             if not isinstance(page_token, str) or not page_token:
                 raise ValidationError("page_token", page_token, "must be a non-empty string")

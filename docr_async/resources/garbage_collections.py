@@ -74,14 +74,16 @@ class GarbageCollections(Resource):
             return None
         return self._structure(response, GarbageCollection, "garbage_collection")
 
-    def list(self, registry: str, *, per_page: int = DEFAULT_PER_PAGE) -> AsyncPager[GarbageCollection]:
+    def list(
+        self, registry: str, *, per_page: int = DEFAULT_PER_PAGE, page: int = 1
+    ) -> AsyncPager[GarbageCollection]:
         """List past and present garbage collections, newest first.
 
         Raises:
             ValidationError: On a bad registry name or ``per_page``.
         """
         path = f"{self._prefix}/{validate_registry_name(registry)}/garbage-collections"
-        return self._list(path, "garbage_collections", GarbageCollection, per_page=per_page)
+        return self._list(path, "garbage_collections", GarbageCollection, per_page=per_page, page=page)
 
     async def cancel(self, uuid: str, *, registry: str) -> GarbageCollection:
         """Cancel an active garbage collection (it moves to ``cancelling``, then ``cancelled``).
@@ -153,7 +155,9 @@ class GarbageCollections(Resource):
             if deadline is not None and now + interval > deadline:
                 if now >= deadline:
                     raise WaitTimeoutError(
-                        f"garbage collection {uuid} on {registry} still {gc.status!r} after {timeout}s"
+                        f"garbage collection {uuid} on {registry} still {gc.status!r} after {timeout}s",
+                        uuid=uuid,
+                        garbage_collection=gc,
                     )
                 interval = deadline - now
             logger.debug("garbage collection %s is %r; next poll in %.1fs", uuid, gc.status, interval)

@@ -19,7 +19,7 @@ class Manifests(Resource):
     """Manifests of a repository: ``client.manifests`` (and ``client.legacy.manifests``)."""
 
     def list(
-        self, repository: str, *, registry: str | None = None, per_page: int = DEFAULT_PER_PAGE
+        self, repository: str, *, registry: str | None = None, per_page: int = DEFAULT_PER_PAGE, page: int = 1
     ) -> AsyncPager[Manifest]:
         """List a repository's manifests (tagged and untagged), newest first.
 
@@ -28,7 +28,7 @@ class Manifests(Resource):
         """
         registry, repository = resolve_repository(repository, registry)
         path = f"{self._prefix}/{registry}/repositories/{encode_repository(repository)}/digests"
-        return self._list(path, "manifests", Manifest, per_page=per_page)
+        return self._list(path, "manifests", Manifest, per_page=per_page, page=page)
 
     async def delete(self, digest: str, *, repository: str, registry: str | None = None) -> None:
         """Delete a manifest. This removes EVERY tag pointing at it.

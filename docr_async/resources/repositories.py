@@ -58,11 +58,13 @@ class Repositories(_RepositoryListing):
 class LegacyRepositories(_RepositoryListing):
     """Repositories in the deprecated single-registry API: ``client.legacy.repositories``."""
 
-    def list_v1(self, registry: str, *, per_page: int = DEFAULT_PER_PAGE) -> AsyncPager[Repository]:
+    def list_v1(
+        self, registry: str, *, per_page: int = DEFAULT_PER_PAGE, page: int = 1
+    ) -> AsyncPager[Repository]:
         """List repositories with the superseded V1 listing (``latest_tag`` instead of ``latest_manifest``).
 
         Raises:
             ValidationError: On a bad registry name or ``per_page``.
         """
         path = f"{self._prefix}/{validate_registry_name(registry)}/repositories"
-        return self._list(path, "repositories", Repository, per_page=per_page)
+        return self._list(path, "repositories", Repository, per_page=per_page, page=page)

@@ -19,7 +19,7 @@ class Tags(Resource):
     """Tags of a repository: ``client.tags`` (and ``client.legacy.tags``)."""
 
     def list(
-        self, repository: str, *, registry: str | None = None, per_page: int = DEFAULT_PER_PAGE
+        self, repository: str, *, registry: str | None = None, per_page: int = DEFAULT_PER_PAGE, page: int = 1
     ) -> AsyncPager[Tag]:
         """List a repository's tags, newest first.
 
@@ -29,13 +29,14 @@ class Tags(Resource):
             repository: The repository (``my/app``), or a pasted ``registry.digitalocean.com/<reg>/<repo>``.
             registry: The registry name (optional when ``repository`` is a full reference).
             per_page: Page size, 1-200.
+            page: The page to start from (1 = the newest).
 
         Raises:
             ValidationError: On bad names or ``per_page`` (before any request).
         """
         registry, repository = resolve_repository(repository, registry)
         path = f"{self._prefix}/{registry}/repositories/{encode_repository(repository)}/tags"
-        return self._list(path, "tags", Tag, per_page=per_page)
+        return self._list(path, "tags", Tag, per_page=per_page, page=page)
 
     async def delete(self, tag: str, *, repository: str, registry: str | None = None) -> None:
         """Delete one tag. Its manifest stays (untagged) until deleted or garbage-collected.

@@ -319,3 +319,25 @@ def test_sequences_are_tuples() -> None:
     assert isinstance(manifest.blobs, tuple)
     options = LENIENT.structure({"available_regions": ["nyc3"], "subscription_tiers": []}, RegistryOptions)
     assert options.available_regions == ("nyc3",)
+
+
+def test_to_dict_round_trips_with_unknown_fields_and_timestamps() -> None:
+    from docr_async._converter import structure
+    from docr_async.models import Manifest, to_dict
+
+    data = {
+        "digest": "sha256:" + "a" * 64,
+        "repository": "team/api",
+        "updated_at": "2021-04-09T23:54:25Z",
+        "tags": ["v1"],
+        "blobs": [{"digest": "sha256:" + "b" * 64, "compressed_size_byte": 7}],
+        "future_field": {"x": 1},
+    }
+    manifest = structure(data, Manifest)
+    dumped = to_dict(manifest)
+    assert dumped["future_field"] == {"x": 1}
+    assert dumped["blobs"][0]["compressed_size_byte"] == 7
+    assert dumped["updated_at"] == "2021-04-09T23:54:25Z"
+    assert "extra" not in dumped
+    assert structure(dumped, Manifest) == manifest
+    assert to_dict([manifest]) == [dumped]
