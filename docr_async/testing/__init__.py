@@ -1,0 +1,77 @@
+"""FakeDOCR: an in-process fake of the DigitalOcean Container Registry API, for tests.
+
+It speaks both API families (``/v2/registries...`` and the deprecated ``/v2/registry...``), with
+DigitalOcean's pagination, rate limits, error bodies, garbage-collection lifecycle and 412 quirks,
+plus seeded fault injection. See ``docs/testing.md``.
+
+This package depends only on the standard library, aiohttp, attrs and yarl.
+"""
+
+from __future__ import annotations
+
+from ._app import (
+    DEFAULT_PUBLIC_URL,
+    DEFAULT_RESPONSE_HOOKS,
+    FakeApp,
+    FaultConfig,
+    RateLimitConfig,
+    RequestRecord,
+    ResponseHook,
+    TokenStats,
+)
+from ._server import FakeDOCR, ResponseHookError
+from ._state import (
+    DEFAULT_GC_TYPE,
+    GC_STATUSES,
+    GC_TYPES,
+    REGIONS,
+    TERMINAL_GC_STATUSES,
+    TIERS,
+    BlobRef,
+    FakeDOCRError,
+    FakeState,
+    GarbageCollection,
+    GCConfig,
+    Manifest,
+    ManualClock,
+    ReadOnlyRegistryError,
+    Registry,
+    Repository,
+    SeedSpec,
+    Subscription,
+    Tag,
+    Tier,
+)
+
+__all__ = [
+    "DEFAULT_GC_TYPE",
+    "DEFAULT_PUBLIC_URL",
+    "DEFAULT_RESPONSE_HOOKS",
+    "GC_STATUSES",
+    "GC_TYPES",
+    "REGIONS",
+    "TERMINAL_GC_STATUSES",
+    "TIERS",
+    "BlobRef",
+    "FakeApp",
+    "FakeDOCR",
+    "FakeDOCRError",
+    "FakeState",
+    "FaultConfig",
+    "GCConfig",
+    "GarbageCollection",
+    "Manifest",
+    "ManualClock",
+    "RateLimitConfig",
+    "ReadOnlyRegistryError",
+    "Registry",
+    "Repository",
+    "RequestRecord",
+    "ResponseHook",
+    "ResponseHookError",
+    "SeedSpec",
+    "Subscription",
+    "Tag",
+    "Tier",
+    "TokenStats",
+]
