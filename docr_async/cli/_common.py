@@ -1,0 +1,170 @@
+"""Shared plumbing of the ``docr`` commands: global settings, the client, error handling."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+
+import attrs
+import typer
+
+from .._client import DOCRClient
+from .._constants import DEFAULT_BASE_URL, TOKEN_ENV_VARS
+from .._retry import RetryPolicy
+from ..exceptions import DOCRError
+from ..models import GCType
+from ._exit import ExitCode, describe_error, exit_code_for
+from ._output import Output, OutputFormat
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Coroutine
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "Cli",
+    "ForceOpt",
+    "GCTypeChoice",
+    "OutputOpt",
+    "RegistryOpt",
+    "Settings",
+    "cli",
+    "stdin_is_interactive",
+]
+
+T = TypeVar("T")
+
+OutputOpt = Annotated[
+    OutputFormat | None,
+    typer.Option(
+        "--output",
+        "-o",
+        case_sensitive=False,
+        help="Output format (overrides the global -o).",
+        show_default=False,
+    ),
+]
+RegistryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--registry",
+        "-r",
+        help="Registry name (optional when the repository is registry.digitalocean.com/<registry>/<repo>).",
+        show_default=False,
+    ),
+]
+ForceOpt = Annotated[
+    bool,
+    typer.Option("--force", "-f", help="Delete without asking (required when stdin is not a terminal)."),
+]
+
+
+class GCTypeChoice(StrEnum):
+    """Garbage collection types as command-line words."""
+
+    UNTAGGED_MANIFESTS_AND_UNREFERENCED_BLOBS = "untagged-manifests-and-unreferenced-blobs"
+    UNREFERENCED_BLOBS_ONLY = "unreferenced-blobs-only"
+    UNTAGGED_MANIFESTS_ONLY = "untagged-manifests-only"
+
+    @property
+    def api(self) -> GCType:
+        """The API's value (``untagged manifests and unreferenced blobs`` ...)."""
+        return GCType(self.value.replace("-", " "))
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """The global options."""
+
+    token: str | None = None
+    base_url: str = DEFAULT_BASE_URL
+    output: OutputFormat = OutputFormat.TABLE
+    max_concurrency: int = 16
+    max_wait: float | None = None
+    retries: int | None = None
+    allow_insecure_http: bool = False
+
+    def secret(self) -> str | None:
+        """The token that will be used (never printed; used to redact output)."""
+        if self.token:
+            return self.token
+        for name in TOKEN_ENV_VARS:
+            value = os.environ.get(name, "").strip()
+            if value:
+                return value
+        return None
+
+    def client(self) -> DOCRClient:
+        """A new client (create it inside the event loop).
+
+        Raises:
+            ConfigurationError: If there is no token or the base URL is unsafe.
+        """
+        retry = RetryPolicy() if self.retries is None else RetryPolicy(max_attempts=self.retries + 1)
+        return DOCRClient(
+            self.token,
+            base_url=self.base_url,
+            retry=retry,
+            max_concurrency=self.max_concurrency,
+            max_wait=self.max_wait,
+            allow_insecure_http=self.allow_insecure_http,
+        )
+
+
+class Cli:
+    """One command invocation: its settings, its output, and a runner for async work."""
+
+    def __init__(self, settings: Settings, fmt: OutputFormat | None = None) -> None:
+        self.settings = settings
+        secret = settings.secret()
+        self.out = Output(fmt or settings.output, secrets=[secret] if secret else [])
+
+    def fail(self, message: str, code: ExitCode) -> NoReturn:
+        """Print one error line and exit with ``code``."""
+        self.out.error(message)
+        raise typer.Exit(int(code))
+
+    def run(self, work: Callable[[DOCRClient], Awaitable[T]]) -> T:
+        """Run ``work(client)`` on a fresh event loop; SDK errors become one line and an exit code."""
+
+        async def main() -> T:
+            async with self.settings.client() as client:
+                return await work(client)
+
+        return self.run_plain(main)
+
+    def run_plain(self, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run ``work()`` on a fresh event loop, with the same error handling as :meth:`run`."""
+        try:
+            return asyncio.run(work())
+        except KeyboardInterrupt:
+            self.fail("interrupted", ExitCode.INTERRUPTED)
+        except DOCRError as exc:
+            self.fail(describe_error(exc), exit_code_for(exc))
+
+    def confirm_destructive(self, what: str, force: bool) -> None:
+        """Ask before deleting; refuse in a non-interactive session unless ``--force``."""
+        if force:
+            return
+        if not stdin_is_interactive():
+            self.fail(f"refusing to delete {what} without --force (stdin is not a terminal)", ExitCode.USAGE)
+        if not typer.confirm(f"Delete {what}?", default=False, err=True):
+            self.fail("not confirmed; nothing deleted", ExitCode.FAILED)
+
+
+def stdin_is_interactive() -> bool:
+    """True when a person can answer a prompt (stdin is a terminal)."""
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except ValueError:  # closed
+        return False
+
+
+def cli(ctx: typer.Context, output: OutputFormat | None = None) -> Cli:
+    """The :class:`Cli` of a command, from the global settings and its own ``-o``."""
+    settings = ctx.find_root().obj
+    if not isinstance(settings, Settings):
+        settings = Settings()
+    return Cli(settings, output)
