@@ -68,6 +68,14 @@ def make_converter(*, strict: bool = False) -> cattrs.Converter:
         converter.register_structure_hook(primitive | None, hook)
     converter.register_structure_hook(datetime, parse_datetime)
     converter.register_structure_hook(datetime | None, parse_datetime)  # None values never get here
+
+    def str_tuple(value: Any, _: Any) -> tuple[str, ...]:
+        # cattrs would iterate a string: "latest" -> ("l", "a", "t", "e", "s", "t").
+        if not isinstance(value, list | tuple):
+            raise TypeError(f"expected a list of strings, got {type(value).__name__}")
+        return tuple(converter.structure(item, str) for item in value)
+
+    converter.register_structure_hook_func(lambda t: t == tuple[str, ...], str_tuple)
     converter.register_unstructure_hook(datetime, lambda dt: dt.isoformat().replace("+00:00", "Z"))
 
     def factory(cls: type[Any]) -> Callable[[Any, Any], Any]:

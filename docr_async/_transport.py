@@ -138,6 +138,7 @@ _NOT_SENT_ERRORS: tuple[type[BaseException], ...] = (
 _TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
     aiohttp.ClientConnectionError,
     aiohttp.ClientPayloadError,
+    aiohttp.ClientResponseError,  # a malformed status line, header, chunk size or Content-Length
     TimeoutError,
 )
 
@@ -304,7 +305,7 @@ class Transport:
         url = URL(shared.base + path, encoded=True)
         if params:
             url = url.extend_query(params)
-        url_text = str(url)
+        url_text = self.scrub(str(url))
         policy = self.retry
         limiter = shared.limiter
         started = time.monotonic()
@@ -337,6 +338,8 @@ class Transport:
             info = RateLimitInfo.from_headers(headers)
             limiter.update(info)
             request_id = headers.get(HEADER_REQUEST_ID)
+            if request_id:
+                request_id = self.scrub(request_id)
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
                     "%s %s -> %d in %.1fms (attempt %d, ratelimit-remaining=%s)",
@@ -456,7 +459,7 @@ class Transport:
             return None
         try:
             return json.loads(body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise InvalidResponseError(
                 status=status,
                 message=f"response is not valid JSON ({len(body)} bytes): {exc}",
@@ -500,12 +503,12 @@ class Transport:
 
 async def _read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
     """The response body, or None when it is larger than ``limit`` (never buffered past it)."""
-    length = resp.content_length
-    if length is not None:
-        return await resp.read() if length <= limit else None
+    length = resp.content_length  # of the encoded body: a gzip body may inflate far beyond it
+    if length is not None and length > limit:
+        return None
     chunks: list[bytes] = []
     size = 0
-    async for chunk in resp.content.iter_any():
+    async for chunk in resp.content.iter_chunked(64 * 1024):  # decoded bytes, counted as they come
         size += len(chunk)
         if size > limit:
             return None
@@ -519,7 +522,7 @@ def _describe_error_body(body: bytes, content_type: str) -> tuple[str | None, st
         return None, "empty response body", None
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         kind = content_type.split(";", maxsplit=1)[0].strip() or "unknown content type"
         return None, f"non-JSON response body ({kind}, {len(body)} bytes)", None
     if not isinstance(data, dict):

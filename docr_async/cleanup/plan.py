@@ -43,6 +43,12 @@ PLAN_VERSION = 1
 _NEWEST = datetime.max.replace(tzinfo=UTC)
 
 
+def _list(value: Any) -> list[Any] | tuple[Any, ...]:
+    if not isinstance(value, list | tuple):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    return value
+
+
 class DeletionKind(StrEnum):
     """What one deletion request removes."""
 
@@ -111,12 +117,12 @@ class Deletion:
                 repository=validate_repository_name(data["repository"]),
                 digest=validate_digest(data["digest"]),
                 tag=validate_tag(tag) if kind is DeletionKind.TAG else None,
-                tags=tuple(validate_tag(t) for t in data.get("tags") or ()),
+                tags=tuple(validate_tag(t) for t in _list(data.get("tags") or ())),
                 updated_at=parse_datetime(data["updated_at"]) if data.get("updated_at") else None,
                 compressed_size_bytes=data.get("compressed_size_bytes"),
                 reason=str(data.get("reason", "")),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             if isinstance(exc, ValidationError):
                 raise
             raise ValidationError("plan deletion", data, f"is malformed: {exc!r}") from None
@@ -379,7 +385,7 @@ class CleanupPlan:
                 manifests_scanned=int(data.get("manifests_scanned", 0)),
                 expected_freed_bytes=int(data.get("expected_freed_bytes", 0)),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             if isinstance(exc, ValidationError):
                 raise
             raise ValidationError("plan", "file", f"is malformed: {exc!r}") from None
@@ -393,6 +399,6 @@ class CleanupPlan:
         """
         try:
             data = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise ValidationError("plan", "file", f"is not JSON: {exc}") from None
         return cls.from_dict(data)

@@ -26,6 +26,13 @@ _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d|w)")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
+def _timedelta(value: object, seconds: float, field: str) -> timedelta:
+    try:
+        return timedelta(seconds=seconds)
+    except (OverflowError, ValueError):  # inf, nan, or more than 999999999 days
+        raise ValidationError(field, value, "must be a finite duration") from None
+
+
 def parse_duration(value: str | timedelta | float, *, field: str = "duration") -> timedelta:
     """Parse ``"90d"``, ``"12h"``, ``"2w"``, ``"1d12h"``, seconds, or a timedelta.
 
@@ -35,7 +42,7 @@ def parse_duration(value: str | timedelta | float, *, field: str = "duration") -
     if isinstance(value, timedelta):
         result = value
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        result = timedelta(seconds=value)
+        result = _timedelta(value, value, field)
     elif isinstance(value, str):
         text = value.strip().lower()
         pos = 0
@@ -47,7 +54,7 @@ def parse_duration(value: str | timedelta | float, *, field: str = "duration") -
             pos = match.end()
         if not text or pos != len(text):
             raise ValidationError(field, value, "must be a duration such as '30d', '12h', '2w' or '1d12h'")
-        result = timedelta(seconds=seconds)
+        result = _timedelta(value, seconds, field)
     else:
         raise ValidationError(field, value, "must be a duration string, a number of seconds or a timedelta")
     if result < timedelta(0):
@@ -81,8 +88,10 @@ class Pattern:
 
 
 def _patterns(values: Any) -> tuple[Pattern, ...]:
-    if isinstance(values, str):
+    if isinstance(values, str | Pattern):
         values = (values,)
+    if not isinstance(values, list | tuple | set | frozenset):
+        raise ValidationError("patterns", values, "must be a pattern or a list of patterns")
     return tuple(v if isinstance(v, Pattern) else Pattern(v) for v in values)
 
 
@@ -204,7 +213,7 @@ class RetentionPolicy:
                 protected_tags=tuple(data.get("protected_tags", ("latest",))),
                 include_repositories=tuple(data.get("include_repositories", ())),
                 exclude_repositories=tuple(data.get("exclude_repositories", ())),
-                delete_untagged=bool(data.get("delete_untagged", False)),
+                delete_untagged=data.get("delete_untagged", False),
                 untagged_older_than=data.get("untagged_older_than_seconds"),
             )
         except (TypeError, AttributeError) as exc:

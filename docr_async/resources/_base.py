@@ -34,6 +34,7 @@ _SHAPE_ERRORS = (
     AttributeError,
     cattrs.BaseValidationError,
     CattrsError,
+    OverflowError,  # int(inf) from a JSON 1e400, datetime.fromtimestamp(1e300)
 )
 
 
@@ -106,11 +107,16 @@ class Resource:
             data = response.data
             if not isinstance(data, dict):
                 raise _invalid(response, "expected a JSON object")
+            if key not in data and (data.get("meta") or {}).get("total") != 0:
+                # An empty listing may omit its array; one that reports items may not.
+                raise _invalid(response, f"expected a JSON object with key {key!r}")
             try:
                 items = client._converter.structure(data.get(key) or [], item_type)
                 meta = data.get("meta") or {}
                 total = meta.get("total")
                 links = (data.get("links") or {}).get("pages") or {}
+                if not isinstance(links, dict):
+                    raise TypeError(f"links.pages must be an object, got {type(links).__name__}")
             except _SHAPE_ERRORS as exc:
                 message = client._transport.scrub(f"unexpected listing shape: {exc}")
                 raise _invalid(response, message) from None

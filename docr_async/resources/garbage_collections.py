@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import re
 from typing import TYPE_CHECKING
 
 from .._constants import DEFAULT_PER_PAGE, LOGGER_NAME
@@ -29,16 +31,26 @@ def _gc_type(value: GCType | str) -> str:
         raise ValidationError("type", value, f"must be one of {[t.value for t in GCType]}") from None
 
 
+_UUID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+
+
 def _uuid(value: object) -> str:
-    if (
-        not isinstance(value, str)
-        or not value
-        or "/" in value
-        or not value.isascii()
-        or value.strip() != value
-    ):
+    # One path segment, nothing to encode: no '/', '.', '..', '?', '#', '%' or control characters.
+    if not isinstance(value, str) or not _UUID_RE.fullmatch(value):
         raise ValidationError("uuid", value, "must be a garbage collection uuid")
     return value
+
+
+def _check_seconds(name: str, value: object, *, zero_ok: bool = False) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+        or (value == 0 and not zero_ok)
+    ):
+        bound = ">= 0" if zero_ok else "> 0"
+        raise ValidationError(name, value, f"must be a finite number of seconds {bound}")
 
 
 class GarbageCollections(Resource):
@@ -134,6 +146,10 @@ class GarbageCollections(Resource):
         """
         registry = validate_registry_name(registry)
         uuid = _uuid(uuid)
+        _check_seconds("poll_interval", poll_interval)
+        _check_seconds("max_poll_interval", max_poll_interval)
+        if timeout is not None:
+            _check_seconds("timeout", timeout, zero_ok=True)
         limiter = self._client._transport.limiter
         deadline = None if timeout is None else limiter.clock() + timeout
         interval = poll_interval
