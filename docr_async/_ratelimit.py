@@ -25,7 +25,7 @@ from ._constants import BURST_LIMIT, BURST_WINDOW, HEADER_LIMIT, HEADER_REMAININ
 from .exceptions import RateLimitBudgetError
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+    from collections.abc import Awaitable, Callable, Mapping
 
 __all__ = ["DEFAULT_429_PAUSE", "MAX_PAUSE", "RateLimitInfo", "RateLimiter"]
 
@@ -277,28 +277,23 @@ class RateLimiter:
             self._sends.remove(stamp)
         self._sends.append(now)  # every stamp is <= now, so the deque stays sorted
 
-    @contextlib.asynccontextmanager
-    async def slot(self, *, max_wait: float | None = None) -> AsyncIterator[None]:
-        """Acquire a send and hold its place in the burst window until the block exits.
+    def slot(self, *, max_wait: float | None = None) -> _Slot:
+        """Acquire a send and hold its place in the burst window until the ``async with`` exits.
 
         The transport wraps each HTTP attempt in this. A held send never leaves the window before
         its response is back (however long it takes), and is then re-stamped by :meth:`completed`.
-
-        Raises:
-            RateLimitBudgetError: As :meth:`acquire`.
+        Entering raises :class:`RateLimitBudgetError` as :meth:`acquire` does.
         """
-        stamp = await self.acquire(max_wait=max_wait)
-        if stamp is None:
-            yield
-            return
+        return _Slot(self, max_wait)
+
+    def _hold(self, stamp: float) -> None:
         self._held[stamp] += 1
-        try:
-            yield
-        finally:
-            self._held[stamp] -= 1
-            if not self._held[stamp]:
-                del self._held[stamp]
-            self.completed(stamp)
+
+    def _release(self, stamp: float) -> None:
+        self._held[stamp] -= 1
+        if not self._held[stamp]:
+            del self._held[stamp]
+        self.completed(stamp)
 
     def _expire_sends(self, now: float) -> None:
         cutoff = now - self._burst_window
@@ -428,3 +423,23 @@ class RateLimiter:
             else:
                 self._pause(default, reason="429 without Retry-After or reset", reset_at=None, now=now)
         return max(self._pause_until - now, 0.0)
+
+
+class _Slot:
+    """The async context manager :meth:`RateLimiter.slot` returns (a class: cheap per request)."""
+
+    __slots__ = ("_limiter", "_max_wait", "_stamp")
+
+    def __init__(self, limiter: RateLimiter, max_wait: float | None) -> None:
+        self._limiter = limiter
+        self._max_wait = max_wait
+        self._stamp: float | None = None
+
+    async def __aenter__(self) -> None:
+        self._stamp = await self._limiter.acquire(max_wait=self._max_wait)
+        if self._stamp is not None:
+            self._limiter._hold(self._stamp)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._stamp is not None:
+            self._limiter._release(self._stamp)

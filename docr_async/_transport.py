@@ -197,6 +197,7 @@ class Transport:
         self._owner = owner
         self.retry = retry
         self.timeout = timeout
+        self._client_timeout = timeout.to_aiohttp()
         self.max_wait = max_wait
 
     @classmethod
@@ -429,7 +430,7 @@ class Transport:
                 url,
                 json=json_body,
                 headers=shared.headers,
-                timeout=self.timeout.to_aiohttp(),
+                timeout=self._client_timeout,
                 allow_redirects=False,
             ) as resp:
                 return resp.status, resp.headers, await _read_body(resp, shared.max_response_bytes)
