@@ -8,6 +8,7 @@ the state calls :meth:`FakeState.tick` first.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import math
 import random
@@ -148,8 +149,12 @@ PRECONDITION_MULTIPLE_REGISTRIES = (
 # Small helpers
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def isoformat(ts: float) -> str:
-    """Format Unix seconds as RFC 3339 UTC with second precision, like ``2020-10-30T21:03:24Z``."""
+    """Format Unix seconds as RFC 3339 UTC with second precision, like ``2020-10-30T21:03:24Z``.
+
+    Cached: listings format the same push times over and over.
+    """
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -351,9 +356,9 @@ class Manifest:
     updated_at: float
     tags: set[str] = attrs.field(factory=set)
 
-    @property
+    @functools.cached_property
     def compressed_size_bytes(self) -> int:
-        """Sum of the compressed sizes of the manifest's blobs."""
+        """Sum of the compressed sizes of the manifest's blobs (a manifest's blobs never change)."""
         return sum(b.compressed_size_bytes for b in self.blobs)
 
     def to_json(self, registry_name: str, repository: str) -> JSONDict:
