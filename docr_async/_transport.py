@@ -351,34 +351,19 @@ class Transport:
                     attempt,
                     info.remaining if info else None,
                 )
+            meta: dict[str, Any] = {
+                "status": status,
+                "request_id": request_id,
+                "method": method,
+                "url": url_text,
+                "rate_limit": info,
+                "retries": attempt - 1,
+            }
             if body is None:
-                raise InvalidResponseError(
-                    status=status,
-                    message=f"response body larger than {shared.max_response_bytes} bytes; not read",
-                    request_id=request_id,
-                    method=method,
-                    url=url_text,
-                    rate_limit=info,
-                    retries=attempt - 1,
-                )
+                message = f"response body larger than {shared.max_response_bytes} bytes; not read"
+                raise InvalidResponseError(message=message, **meta)
             if status < 300:
-                return APIResponse(
-                    status=status,
-                    data=self._parse_success(
-                        body,
-                        status=status,
-                        method=method,
-                        url=url_text,
-                        request_id=request_id,
-                        info=info,
-                        retries=attempt - 1,
-                    ),
-                    rate_limit=info,
-                    request_id=request_id,
-                    retries=attempt - 1,
-                    method=method,
-                    url=url_text,
-                )
+                return APIResponse(data=_parse_json(body, meta), **meta)
             retry_after = parse_retry_after(headers.get(HEADER_RETRY_AFTER), now=limiter.clock())
             stats.rate_limited += status == 429
             stats.server_errors += status >= 500
@@ -445,32 +430,6 @@ class Transport:
             return APITimeoutError(f"request timed out: {detail}", method=method, url=url, retries=retries)
         return APIConnectionError(f"connection failed: {detail}", method=method, url=url, retries=retries)
 
-    def _parse_success(
-        self,
-        body: bytes,
-        *,
-        status: int,
-        method: str,
-        url: str,
-        request_id: str | None,
-        info: RateLimitInfo | None,
-        retries: int,
-    ) -> Any:
-        if not body.strip():
-            return None
-        try:
-            return json.loads(body)
-        except (ValueError, RecursionError) as exc:
-            raise InvalidResponseError(
-                status=status,
-                message=f"response is not valid JSON ({len(body)} bytes): {exc}",
-                request_id=request_id,
-                method=method,
-                url=url,
-                rate_limit=info,
-                retries=retries,
-            ) from None
-
     def status_error(
         self,
         status: int,
@@ -500,6 +459,17 @@ class Transport:
         if cls is TooManyRequestsError:
             return TooManyRequestsError(retry_after=retry_after, **kwargs)
         return cls(**kwargs)
+
+
+def _parse_json(body: bytes, meta: dict[str, Any]) -> Any:
+    """A success body as JSON (None when empty); anything else is an InvalidResponseError."""
+    if not body.strip():
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        message = f"response is not valid JSON ({len(body)} bytes): {exc}"
+        raise InvalidResponseError(message=message, **meta) from None
 
 
 async def _read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
