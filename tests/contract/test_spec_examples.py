@@ -17,13 +17,12 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
-import yaml
 from aioresponses import aioresponses
+from spec_helpers import SPEC, resolve, synthesize
 
 from docr_async import (
     NO_RETRY,
@@ -42,9 +41,6 @@ from docr_async import (
     TooManyRequestsError,
 )
 
-SPEC: dict[str, Any] = yaml.safe_load(
-    (Path(__file__).parents[1] / "data" / "docr-openapi.yaml").read_text(encoding="utf-8")
-)
 ANY_URL = re.compile(r"^https://api\.digitalocean\.com/.*$")
 TOKEN = "dop_v1_" + "c0ffee00" * 8
 REG = "example"
@@ -57,40 +53,8 @@ HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 # --------------------------------------------------------------------------- walking the spec
 
 
-def resolve(node: Any) -> Any:
-    """Follow local ``$ref`` pointers."""
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = SPEC
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
 def ref_name(node: Any) -> str | None:
     return node["$ref"].rsplit("/", 1)[-1] if isinstance(node, dict) and "$ref" in node else None
-
-
-def synthesize(schema: Any) -> Any:
-    """An instance of ``schema`` built from property-level examples (``$ref``/``allOf`` resolved)."""
-    schema = resolve(schema)
-    parts = [*schema.get("allOf", []), *schema.get("anyOf", []), *schema.get("oneOf", [])[:1]]
-    if parts or "properties" in schema:
-        result: dict[str, Any] = {}
-        for part in parts:
-            value = synthesize(part)
-            if isinstance(value, dict):
-                result.update(value)
-        for name, prop in schema.get("properties", {}).items():
-            value = synthesize(prop)
-            if value is not None:
-                result[name] = value
-        return result
-    if "example" in schema:
-        return copy.deepcopy(schema["example"])
-    if schema.get("type") == "array":
-        return [synthesize(schema["items"])]
-    return None
 
 
 def response_example(response: Any) -> tuple[str, Any]:

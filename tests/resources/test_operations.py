@@ -10,7 +10,6 @@ that the models follow the spec.
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -20,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import pytest
-import yaml
 from aioresponses import aioresponses
+from spec_helpers import SPEC, resolve, synthesize
 
 from docr_async import (
     NO_RETRY,
@@ -44,9 +43,6 @@ from docr_async import (
 if TYPE_CHECKING:
     from yarl import URL
 
-SPEC: dict[str, Any] = yaml.safe_load(
-    (Path(__file__).parents[1] / "data" / "docr-openapi.yaml").read_text(encoding="utf-8")
-)
 BASE = "https://api.digitalocean.com"
 ANY_URL = re.compile(r"^https://api\.digitalocean\.com/.*$")
 TOKEN = "dop_v1_" + "a" * 64
@@ -69,42 +65,6 @@ UNDECLARED_BODY = {"registries_run_garbageCollection"}
 
 
 # --------------------------------------------------------------------------- the contract
-
-
-def resolve(node: Any) -> Any:
-    """Follow local ``$ref`` pointers."""
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = SPEC
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
-def synthesize(schema: Any) -> Any:
-    """A full instance of ``schema`` built from the property-level ``example`` values.
-
-    It follows ``$ref`` and merges ``allOf``/``anyOf`` parts (and the first ``oneOf`` part). Objects
-    get every declared property, so the body carries every documented field.
-    """
-    schema = resolve(schema)
-    parts = [*schema.get("allOf", []), *schema.get("anyOf", []), *schema.get("oneOf", [])[:1]]
-    if parts or "properties" in schema:
-        result: dict[str, Any] = {}
-        for part in parts:
-            value = synthesize(part)
-            if isinstance(value, dict):
-                result.update(value)
-        for name, prop in schema.get("properties", {}).items():
-            value = synthesize(prop)
-            if value is not None:
-                result[name] = value
-        return result
-    if "example" in schema:
-        return copy.deepcopy(schema["example"])
-    if schema.get("type") == "array":
-        return [synthesize(schema["items"])]
-    return None  # an annotation-only part such as ``{readOnly: true}`` or ``{}``
 
 
 def spec_operations() -> dict[str, tuple[str, str, dict[str, Any]]]:
