@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from unittest import mock
 import aioresponses.core
 import pytest
 from aiohttp import ClientResponse
+from hypothesis import settings
 
 from docr_async.testing import DEFAULT_RESPONSE_HOOKS
 from docr_async.testing.pytest_plugin import docr_client, fake_docr  # noqa: F401 - see FakeDOCR below
@@ -33,6 +35,13 @@ class _CompatClientResponse(ClientResponse):
 
 
 aioresponses.core.ClientResponse = _CompatClientResponse  # type: ignore[misc]
+
+
+# Hypothesis: no per-example deadline (CI machines are shared and timing is not what these tests
+# check), and under CI=true a derandomized run, so a red CI reproduces exactly.
+settings.register_profile("docr", deadline=None, print_blob=True)
+settings.register_profile("docr-ci", parent=settings.get_profile("docr"), derandomize=True)
+settings.load_profile("docr-ci" if os.environ.get("CI") else "docr")
 
 
 # --------------------------------------------------------------------------------------------------
