@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,13 +41,11 @@ async def spawn(*args: str) -> asyncio.subprocess.Process:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[tuple[asyncio.subprocess.Process, dict[str, str], float]]:
-    started = time.perf_counter()
+async def server() -> AsyncIterator[tuple[asyncio.subprocess.Process, dict[str, str]]]:
     proc = await spawn("--port", "0", "--repos", "20", "--tags", "500", "--seed", "3")
     try:
         line = await asyncio.wait_for(proc.stdout.readline(), TIMEOUT)  # type: ignore[union-attr]
-        elapsed = time.perf_counter() - started
-        yield proc, json.loads(line), elapsed
+        yield proc, json.loads(line)
     finally:
         if proc.returncode is None:
             proc.kill()
@@ -56,8 +53,8 @@ async def server() -> AsyncIterator[tuple[asyncio.subprocess.Process, dict[str, 
 
 
 async def test_serves_then_exits_cleanly_on_sigterm(server: tuple, http: aiohttp.ClientSession) -> None:
-    proc, info, elapsed = server
-    assert elapsed < 2.0, f"startup took {elapsed:.2f}s"
+    # How fast it starts is shown by `python -m benchmarks --only startup`, not asserted here.
+    proc, info = server
     assert set(info) == {"url", "token"}
     assert info["url"].startswith("http://127.0.0.1:")
     assert info["token"].startswith("dop_v1_")
