@@ -117,6 +117,9 @@ class GarbageCollections(Resource):
         active = await self.get_active(registry)
         if active is not None and active.uuid == uuid:
             return active
+        return await self._from_history(registry, uuid)
+
+    async def _from_history(self, registry: str, uuid: str) -> GarbageCollection:
         async for gc in self.list(registry):
             if gc.uuid == uuid:
                 return gc
@@ -155,12 +158,12 @@ class GarbageCollections(Resource):
         interval = poll_interval
         while True:
             active = await self.get_active(registry)
-            if active is None or active.uuid != uuid:
-                gc = await self.get(uuid, registry=registry)
-                if not gc.is_terminal:  # the history lags behind the active endpoint
-                    gc = active if active is not None and active.uuid == uuid else gc
-            else:
-                gc = active
+            # No longer active: its final state is in the history (which may lag; then poll on).
+            gc = (
+                active
+                if active is not None and active.uuid == uuid
+                else await self._from_history(registry, uuid)
+            )
             if gc.is_terminal:
                 if gc.status == GCStatus.FAILED and raise_on_failure:
                     raise GarbageCollectionError(
