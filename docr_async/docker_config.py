@@ -41,22 +41,26 @@ _FILE_MODE = 0o600
 _DIR_MODE = 0o700
 
 
+def _check_dns_name(name: object, field: str, pattern: re.Pattern[str], max_len: int, rule: str) -> str:
+    if not isinstance(name, str) or not name:
+        raise ValidationError(field, name, "must be a non-empty string")
+    if len(name) > max_len or not pattern.fullmatch(name):
+        raise ValidationError(
+            field,
+            name,
+            f"must be a {rule}, starting and ending with a letter or digit, at most {max_len} characters",
+        )
+    return name
+
+
 def validate_dns_subdomain(name: object, *, field: str = "name") -> str:
     """Check a Kubernetes object name (RFC 1123 subdomain: ``[a-z0-9.-]``, at most 253 characters).
 
     Raises:
         ValidationError: If it is not one.
     """
-    if not isinstance(name, str) or not name:
-        raise ValidationError(field, name, "must be a non-empty string")
-    if len(name) > 253 or not _DNS_SUBDOMAIN_RE.fullmatch(name):
-        raise ValidationError(
-            field,
-            name,
-            "must be a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', starting and "
-            "ending with a letter or digit, at most 253 characters",
-        )
-    return name
+    rule = "DNS-1123 subdomain: lowercase letters, digits, '-' and '.'"
+    return _check_dns_name(name, field, _DNS_SUBDOMAIN_RE, 253, rule)
 
 
 def validate_dns_label(name: object, *, field: str = "namespace") -> str:
@@ -65,16 +69,9 @@ def validate_dns_label(name: object, *, field: str = "namespace") -> str:
     Raises:
         ValidationError: If it is not one.
     """
-    if not isinstance(name, str) or not name:
-        raise ValidationError(field, name, "must be a non-empty string")
-    if len(name) > 63 or not _DNS_LABEL_RE.fullmatch(name):
-        raise ValidationError(
-            field,
-            name,
-            "must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with "
-            "a letter or digit, at most 63 characters",
-        )
-    return name
+    return _check_dns_name(
+        name, field, _DNS_LABEL_RE, 63, "DNS-1123 label: lowercase letters, digits and '-'"
+    )
 
 
 def default_docker_config_path(environ: Mapping[str, str] | None = None) -> Path:
