@@ -20,6 +20,7 @@ next page, or more than ``max_pages`` pages raise :class:`~docr_async.exceptions
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Mapping
@@ -90,9 +91,9 @@ class Page(Generic[T]):
         """True when the API says there is a next page."""
         return bool(self.links.get("next"))
 
-    @property
+    @functools.cached_property
     def next_query(self) -> Query | None:
-        """The query of the next page (taken from the ``next`` link), if any."""
+        """The query of the next page (taken from the ``next`` link), if any; parsed once."""
         return _link_query(self.links.get("next"))
 
     @property
