@@ -64,9 +64,7 @@ def make_converter(*, strict: bool = False) -> cattrs.Converter:
     for primitive in (int, str, bool):
         hook = _primitive_hook(primitive)
         converter.register_structure_hook(primitive, hook)
-        converter.register_structure_hook(primitive | None, hook)
     converter.register_structure_hook(datetime, parse_datetime)
-    converter.register_structure_hook(datetime | None, parse_datetime)  # None values never get here
 
     def str_tuple(value: Any, _: Any) -> tuple[str, ...]:
         # cattrs would iterate a string: "latest" -> ("l", "a", "t", "e", "s", "t").
