@@ -1,0 +1,60 @@
+"""``docr tags``: list and delete tags."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..cleanup.plan import DeletionKind
+from ._bulk import ConcurrencyOpt, RepositoryOpt, delete_many
+from ._common import ForceOpt, OutputOpt, RegistryOpt, cli
+from ._output import tags_table
+
+__all__ = ["tags_app"]
+
+tags_app = typer.Typer(help="List and delete tags.", no_args_is_help=True)
+
+
+@tags_app.command("list")
+def tags_list(
+    ctx: typer.Context,
+    *,
+    repository: Annotated[str, typer.Argument(help="Repository (my/app).")],
+    registry: RegistryOpt = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", min=1, help="At most this many (newest first).", show_default=False),
+    ] = None,
+    output: OutputOpt = None,
+) -> None:
+    """List the tags of a repository, newest first."""
+    c = cli(ctx, output)
+    tags = c.run(lambda client: client.tags.list(repository, registry=registry).collect(limit))
+    if c.out.json:
+        c.out.emit_json(tags)
+    else:
+        c.out.show(tags_table(tags))
+
+
+@tags_app.command("delete")
+def tags_delete(
+    ctx: typer.Context,
+    *,
+    tags: Annotated[list[str], typer.Argument(help="Tags to delete.")],
+    repository: RepositoryOpt,
+    registry: RegistryOpt = None,
+    force: ForceOpt = False,
+    concurrency: ConcurrencyOpt = 8,
+    output: OutputOpt = None,
+) -> None:
+    """Delete tags, concurrently. A tag that is already gone counts as deleted."""
+    delete_many(
+        cli(ctx, output),
+        DeletionKind.TAG,
+        tags,
+        repository=repository,
+        registry=registry,
+        force=force,
+        concurrency=concurrency,
+    )
