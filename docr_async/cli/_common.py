@@ -27,6 +27,7 @@ __all__ = [
     "Cli",
     "ForceOpt",
     "GCTypeChoice",
+    "NewestLimitOpt",
     "OutputOpt",
     "RegistryOpt",
     "Settings",
@@ -54,6 +55,10 @@ RegistryOpt = Annotated[
         help="Registry name (optional when the repository is registry.digitalocean.com/<registry>/<repo>).",
         show_default=False,
     ),
+]
+NewestLimitOpt = Annotated[
+    int | None,
+    typer.Option("--limit", min=1, help="At most this many (newest first).", show_default=False),
 ]
 ForceOpt = Annotated[
     bool,

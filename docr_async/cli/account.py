@@ -21,10 +21,7 @@ def options(ctx: typer.Context, *, output: OutputOpt = None) -> None:
     """List available regions and subscription tiers."""
     c = cli(ctx, output)
     result = c.run(lambda client: client.registries.get_options())
-    if c.out.json:
-        c.out.emit_json(result)
-    else:
-        c.out.show(options_table(result))
+    c.out.result(result, options_table)
 
 
 @subscription_app.command("get")
@@ -32,10 +29,7 @@ def subscription_get(ctx: typer.Context, *, output: OutputOpt = None) -> None:
     """Show the account's subscription."""
     c = cli(ctx, output)
     result = c.run(lambda client: client.registries.get_subscription())
-    if c.out.json:
-        c.out.emit_json(result)
-    else:
-        c.out.show(subscription_table(result))
+    c.out.result(result, subscription_table)
 
 
 @subscription_app.command("update")
@@ -48,10 +42,7 @@ def subscription_update(
     """Change the subscription tier."""
     c = cli(ctx, output)
     result = c.run(lambda client: client.registries.update_subscription(tier))
-    if c.out.json:
-        c.out.emit_json(result)
-    else:
-        c.out.show(subscription_table(result))
+    c.out.result(result, subscription_table)
 
 
 def validate_name(

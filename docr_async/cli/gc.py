@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..models import GCStatus
-from ._common import Cli, GCTypeChoice, OutputOpt, cli
+from ._common import Cli, GCTypeChoice, NewestLimitOpt, OutputOpt, cli
 from ._exit import ExitCode
 from ._output import gc_table
 
@@ -84,19 +84,13 @@ def gc_list(
     ctx: typer.Context,
     *,
     registry: Annotated[str, typer.Argument(help="Registry name.")],
-    limit: Annotated[
-        int | None,
-        typer.Option("--limit", min=1, help="At most this many (newest first).", show_default=False),
-    ] = None,
+    limit: NewestLimitOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """List past and present garbage collections, newest first."""
     c = cli(ctx, output)
     gcs = c.run(lambda client: client.garbage_collections.list(registry).collect(limit))
-    if c.out.json:
-        c.out.emit_json(gcs)
-    else:
-        c.out.show(gc_table(gcs))
+    c.out.result(gcs, gc_table)
 
 
 UuidArg = Annotated[str, typer.Argument(help="Garbage collection uuid.")]
@@ -148,9 +142,6 @@ def gc_wait(
 
 
 def _show_gc(c: Cli, gc: GarbageCollection, *, require_success: bool) -> None:
-    if c.out.json:
-        c.out.emit_json(gc)
-    else:
-        c.out.show(gc_table([gc]))
+    c.out.result(gc, lambda one: gc_table([one]))
     if require_success and gc.status != GCStatus.SUCCEEDED:
         c.fail(f"garbage collection {gc.uuid} ended {gc.status!r}", ExitCode.FAILED)

@@ -32,10 +32,7 @@ def manifests_list(
     manifests = c.run(lambda client: client.manifests.list(repository, registry=registry).collect())
     if untagged_only:
         manifests = [m for m in manifests if m.is_untagged]
-    if c.out.json:
-        c.out.emit_json(manifests)
-    else:
-        c.out.show(manifests_table(manifests))
+    c.out.result(manifests, manifests_table)
 
 
 @manifests_app.command("delete")

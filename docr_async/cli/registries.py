@@ -21,10 +21,7 @@ def registries_list(ctx: typer.Context, *, output: OutputOpt = None) -> None:
     """List every registry of the account."""
     c = cli(ctx, output)
     result = c.run(lambda client: client.registries.list())
-    if c.out.json:
-        c.out.emit_json(list(result.registries))
-    else:
-        c.out.show(registries_table(result.registries))
+    c.out.result(list(result.registries), registries_table)
 
 
 @registries_app.command("get")
@@ -34,10 +31,7 @@ def registries_get(
     """Show one registry."""
     c = cli(ctx, output)
     registry = c.run(lambda client: client.registries.get(name))
-    if c.out.json:
-        c.out.emit_json(registry)
-    else:
-        c.out.show(registries_table([registry]))
+    c.out.result(registry, lambda one: registries_table([one]))
 
 
 @registries_app.command("create")
@@ -56,10 +50,7 @@ def registries_create(
     """Create a registry."""
     c = cli(ctx, output)
     registry = c.run(lambda client: client.registries.create(name, subscription_tier=tier, region=region))
-    if c.out.json:
-        c.out.emit_json(registry)
-    else:
-        c.out.show(registries_table([registry]))
+    c.out.result(registry, lambda one: registries_table([one]))
 
 
 @registries_app.command("delete")

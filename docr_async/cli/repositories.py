@@ -28,10 +28,7 @@ def repos_list(
     """List the repositories of a registry."""
     c = cli(ctx, output)
     repos = c.run(lambda client: client.repositories.list(registry).collect(limit))
-    if c.out.json:
-        c.out.emit_json(repos)
-    else:
-        c.out.show(repositories_table(repos))
+    c.out.result(repos, repositories_table)
 
 
 @repos_app.command("delete")

@@ -8,7 +8,7 @@ import typer
 
 from ..cleanup.plan import DeletionKind
 from ._bulk import ConcurrencyOpt, RepositoryOpt, delete_many
-from ._common import ForceOpt, OutputOpt, RegistryOpt, cli
+from ._common import ForceOpt, NewestLimitOpt, OutputOpt, RegistryOpt, cli
 from ._output import tags_table
 
 __all__ = ["tags_app"]
@@ -22,19 +22,13 @@ def tags_list(
     *,
     repository: Annotated[str, typer.Argument(help="Repository (my/app).")],
     registry: RegistryOpt = None,
-    limit: Annotated[
-        int | None,
-        typer.Option("--limit", min=1, help="At most this many (newest first).", show_default=False),
-    ] = None,
+    limit: NewestLimitOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """List the tags of a repository, newest first."""
     c = cli(ctx, output)
     tags = c.run(lambda client: client.tags.list(repository, registry=registry).collect(limit))
-    if c.out.json:
-        c.out.emit_json(tags)
-    else:
-        c.out.show(tags_table(tags))
+    c.out.result(tags, tags_table)
 
 
 @tags_app.command("delete")
