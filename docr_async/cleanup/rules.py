@@ -307,11 +307,12 @@ def _parse_rule(raw: Any, index: int, protect: tuple[Pattern, ...]) -> Rule:
             field="untagged_older_than",
             value=raw["untagged_older_than"],
         )
+    older_than = _duration(raw, "older_than", label, index)
     default = (Pattern("latest"),) if _flag(raw, "default_protect", True, label, index) else ()
     try:
         policy = RetentionPolicy(
             keep_last=keep_last,
-            older_than=_duration(raw, "older_than", label, index),
+            older_than=older_than,
             include_tags=patterns["include_tags"],
             exclude_tags=patterns["exclude_tags"],
             protected_tags=default + patterns["protect"] + protect,

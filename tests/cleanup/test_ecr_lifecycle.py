@@ -127,7 +127,9 @@ EXAMPLE_MULTIPLE_RULES = [
 
 
 @LIST_KINDS
-def test_multiple_rules_example_a_lower_priority_rule_cannot_expire_what_a_higher_one_matched(kind: str) -> None:
+def test_multiple_rules_example_a_lower_priority_rule_cannot_expire_what_a_higher_one_matched(
+    kind: str,
+) -> None:
     # "Filtering on multiple rules", Example A: Rule 1 prod (keep 1), Rule 2 beta (keep 1).
     # Rule 2 would mark A and B, but B matched Rule 1 and is skipped. Result: Image A is expired.
     doc = {
@@ -272,7 +274,9 @@ def test_an_image_without_push_time_is_never_expired() -> None:
     images = [image("A", ["v1"], None), image("B", ["v2"], timedelta(days=3))]
     result = run(doc, images)
     assert expired(result) == {"B"}
-    assert next(d.reason for d in result.decisions if letter(d.digest) == "A").endswith("no push time reported")
+    assert next(d.reason for d in result.decisions if letter(d.digest) == "A").endswith(
+        "no push time reported"
+    )
 
 
 def test_a_tag_seen_only_in_the_tag_listing_makes_the_image_tagged() -> None:
@@ -462,7 +466,11 @@ INVALID = [
         id="transition",
     ),
     pytest.param(
-        {"rules": [rule(1, ok_selection()) | {"action": {"type": "expire", "targetStorageClass": "archive"}}]},
+        {
+            "rules": [
+                rule(1, ok_selection()) | {"action": {"type": "expire", "targetStorageClass": "archive"}}
+            ]
+        },
         "rule 1 (ECR priority 1): action.type 'transition' cannot be honoured",
         "action.type",
         id="targetStorageClass",
@@ -498,7 +506,12 @@ INVALID = [
         id="any-not-last",
     ),
     pytest.param(
-        {"rules": [rule(1, {"tagStatus": "untagged", **keep(5)}), rule(2, {"tagStatus": "untagged", **days(3)})]},
+        {
+            "rules": [
+                rule(1, {"tagStatus": "untagged", **keep(5)}),
+                rule(2, {"tagStatus": "untagged", **days(3)}),
+            ]
+        },
         "rule 2 (ECR priority 2): only one rule may select untagged images (so does rule 1 (ECR priority 1))",
         "selection.tagStatus",
         id="two-untagged-rules",
