@@ -74,6 +74,43 @@ class Decision:
     reason: str
     rule: str | None = None
 
+    @classmethod
+    def for_tag(
+        cls, repository: str, digest: str, tag: str, verdict: Verdict, reason: str, *, rule: str | None = None
+    ) -> Decision:
+        """A decision on one tag (pointing at ``digest``)."""
+        return cls(
+            kind=DeletionKind.TAG,
+            repository=repository,
+            digest=digest,
+            tag=tag,
+            verdict=verdict,
+            reason=reason,
+            rule=rule,
+        )
+
+    @classmethod
+    def for_manifest(
+        cls,
+        repository: str,
+        digest: str,
+        verdict: Verdict,
+        reason: str,
+        *,
+        rule: str | None = None,
+        tags: tuple[str, ...] = (),
+    ) -> Decision:
+        """A decision on one manifest (carrying ``tags``, deleted with it)."""
+        return cls(
+            kind=DeletionKind.MANIFEST,
+            repository=repository,
+            digest=digest,
+            tags=tags,
+            verdict=verdict,
+            reason=reason,
+            rule=rule,
+        )
+
     @property
     def deleted(self) -> bool:
         """True when the verdict is delete."""
