@@ -8,6 +8,8 @@ prints the decisions; the plan carries the deletions.
 
 from __future__ import annotations
 
+from collections.abc import Iterable  # noqa: TC003
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -16,7 +18,9 @@ import attrs
 from ..exceptions import ValidationError
 from .plan import DeletionKind, RepositoryPlan
 
-__all__ = ["Decision", "PolicyFileError", "RepositoryDecisions", "Verdict"]
+__all__ = ["Decision", "PolicyFileError", "RepositoryDecisions", "Verdict", "newest_first"]
+
+_NEWEST = datetime.max.replace(tzinfo=UTC)
 
 
 class PolicyFileError(ValidationError):
@@ -63,6 +67,7 @@ class Decision:
         verdict: ``keep`` or ``delete``.
         reason: Why, prefixed with the deciding rule (``rule 1 (prod/*): among the newest 50``).
         rule: The label of the rule that decided (``rule 1 (prod/*)``), or ``None`` when none did.
+        updated_at: When the tag or manifest was last pushed, as listed.
     """
 
     kind: DeletionKind
@@ -73,10 +78,19 @@ class Decision:
     verdict: Verdict
     reason: str
     rule: str | None = None
+    updated_at: datetime | None = None
 
     @classmethod
     def for_tag(
-        cls, repository: str, digest: str, tag: str, verdict: Verdict, reason: str, *, rule: str | None = None
+        cls,
+        repository: str,
+        digest: str,
+        tag: str,
+        verdict: Verdict,
+        reason: str,
+        *,
+        rule: str | None = None,
+        updated_at: datetime | None = None,
     ) -> Decision:
         """A decision on one tag (pointing at ``digest``)."""
         return cls(
@@ -87,6 +101,7 @@ class Decision:
             verdict=verdict,
             reason=reason,
             rule=rule,
+            updated_at=updated_at,
         )
 
     @classmethod
@@ -99,6 +114,7 @@ class Decision:
         *,
         rule: str | None = None,
         tags: tuple[str, ...] = (),
+        updated_at: datetime | None = None,
     ) -> Decision:
         """A decision on one manifest (carrying ``tags``, deleted with it)."""
         return cls(
@@ -109,6 +125,7 @@ class Decision:
             verdict=verdict,
             reason=reason,
             rule=rule,
+            updated_at=updated_at,
         )
 
     @property
@@ -127,7 +144,15 @@ class Decision:
             "verdict": self.verdict.value,
             "reason": self.reason,
             "rule": self.rule,
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
         }
+
+
+def newest_first(decisions: Iterable[Decision]) -> tuple[Decision, ...]:
+    """Decisions in ``--explain`` order: newest push first (unknown times first), then by name."""
+    return tuple(
+        sorted(decisions, key=lambda d: (-(d.updated_at or _NEWEST).timestamp(), d.tag or "", d.digest))
+    )
 
 
 @attrs.frozen(kw_only=True)

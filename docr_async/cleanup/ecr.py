@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
-from .decisions import Decision, RepositoryDecisions, Verdict
+from .decisions import Decision, RepositoryDecisions, Verdict, newest_first
 from .ecr_schema import EcrRule, is_ecr_document, parse_ecr_rules
 from .plan import Deletion, DeletionKind, Kept, RepositoryPlan
 from .policy import Pattern
@@ -171,7 +171,13 @@ class EcrLifecyclePolicy:
             verdict = Verdict.DELETE if expire else Verdict.KEEP
             decisions.append(
                 Decision.for_manifest(
-                    repository, img.digest, verdict, reason, rule=rule_label, tags=ordered_tags
+                    repository,
+                    img.digest,
+                    verdict,
+                    reason,
+                    rule=rule_label,
+                    tags=ordered_tags,
+                    updated_at=img.pushed_at,
                 )
             )
             if expire:
@@ -196,7 +202,14 @@ class EcrLifecyclePolicy:
             if tag.manifest_digest not in listed:  # pushed between the two listings: not seen as an image
                 reason = "its manifest is not in the manifest listing (pushed during the scan?)"
                 decisions.append(
-                    Decision.for_tag(repository, tag.manifest_digest, tag.tag, Verdict.KEEP, reason)
+                    Decision.for_tag(
+                        repository,
+                        tag.manifest_digest,
+                        tag.tag,
+                        Verdict.KEEP,
+                        reason,
+                        updated_at=tag.updated_at,
+                    )
                 )
                 kept.append(
                     Kept(repository=repository, digest=tag.manifest_digest, tag=tag.tag, reason=reason)
@@ -205,7 +218,7 @@ class EcrLifecyclePolicy:
             repository=repository,
             rule=self.label,
             rule_index=rule_index,
-            decisions=tuple(decisions),
+            decisions=newest_first(decisions),
             plan=RepositoryPlan(
                 deletions=tuple(deletions),
                 kept=tuple(kept),

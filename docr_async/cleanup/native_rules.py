@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..exceptions import ValidationError
-from .decisions import Decision, PolicyFileError, RepositoryDecisions, Verdict
+from .decisions import Decision, PolicyFileError, RepositoryDecisions, Verdict, newest_first
 from .plan import DeletionKind, RepositoryPlan, plan_repository
 from .policy import Pattern, RetentionPolicy, parse_duration
 
@@ -107,13 +107,25 @@ class Rule:
         decided_tags: set[str] = set()
         decided_digests: set[str] = set()
 
+        tag_times = {t.tag: t.updated_at for t in tags}
+        manifest_times = {m.digest: m.updated_at for m in manifests}
+
         def add(digest: str, tag: str | None, verdict: Verdict, reason: str) -> None:
+            pushed = tag_times.get(tag or "") or manifest_times.get(digest)
             if tag is None:
                 decided_digests.add(digest)
-                decisions.append(Decision.for_manifest(repository, digest, verdict, reason, rule=self.label))
+                decisions.append(
+                    Decision.for_manifest(
+                        repository, digest, verdict, reason, rule=self.label, updated_at=pushed
+                    )
+                )
             else:
                 decided_tags.add(tag)
-                decisions.append(Decision.for_tag(repository, digest, tag, verdict, reason, rule=self.label))
+                decisions.append(
+                    Decision.for_tag(
+                        repository, digest, tag, verdict, reason, rule=self.label, updated_at=pushed
+                    )
+                )
 
         for d in plan.deletions:
             # A tag deletion names its tag; a manifest deletion removes its tags (none when untagged).
@@ -144,7 +156,7 @@ class Rule:
             repository=repository,
             rule=self.label,
             rule_index=self.index,
-            decisions=tuple(decisions),
+            decisions=newest_first(decisions),
             plan=plan,
         )
 

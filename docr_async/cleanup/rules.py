@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..exceptions import ValidationError
-from .decisions import Decision, PolicyFileError, RepositoryDecisions, Verdict
+from .decisions import Decision, PolicyFileError, RepositoryDecisions, Verdict, newest_first
 from .ecr import EcrLifecyclePolicy, is_ecr_document
 from .native_rules import Rule, parse_native_rules
 from .plan import RepositoryPlan
@@ -256,7 +256,7 @@ class RetentionRules:
                 repository=repository,
                 rule=None,
                 rule_index=None,
-                decisions=tuple(decisions),
+                decisions=newest_first(decisions),
                 plan=RepositoryPlan(deletions=(), kept=(), orphaned_digests=frozenset()),
             )
         index, rule = found

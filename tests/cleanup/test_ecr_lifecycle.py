@@ -144,6 +144,8 @@ def test_multiple_rules_example_a_lower_priority_rule_cannot_expire_what_a_highe
     assert by["B"].rule == "rule 1 (ECR priority 1)"  # decided by rule 1, not by rule 2
     assert by["C"].rule == "rule 2 (ECR priority 2)"
     assert by["A"].tags == ("beta-1", "prod-1")
+    assert [letter(d.digest) for d in result.decisions] == ["C", "B", "A"]  # newest push first
+    assert by["A"].to_dict()["updated_at"] == (NOW - timedelta(days=10)).isoformat()
 
 
 @LIST_KINDS

@@ -127,6 +127,8 @@ def test_each_repository_is_evaluated_by_its_own_rule_with_reasons_naming_it() -
         "v1": (Verdict.DELETE, "rule 1 (prod/*): not among the newest 2"),
         "latest": (Verdict.KEEP, "rule 1 (prod/*): protected"),
     }
+    assert [d.tag for d in result.decisions] == ["v3", "v2", "v1", "latest"]  # newest push first
+    assert result.decisions[0].updated_at == NOW - timedelta(days=10)
     assert [d.tag for d in result.plan.deletions] == ["v1"]
     assert result.plan.deletions[0].reason == "rule 1 (prod/*): not among the newest 2"
 
