@@ -189,6 +189,17 @@ class RetentionRules:
                 raise PolicyFileError(f"{path}: not valid JSON: {exc}", value=str(path)) from None
         return cls.from_dict(data, protect=protect, default_protect=default_protect, source=str(path))
 
+    @classmethod
+    def from_policy(cls, policy: RetentionPolicy, *, name: str = "command line") -> RetentionRules:
+        """One rule applying ``policy`` to the repositories it selects (the command-line options).
+
+        Lets a single :class:`RetentionPolicy` go through the same evaluation as a policy file; reasons
+        read ``rule 1 (command line): ...``.
+        """
+        if not policy.include_repositories:
+            policy = attrs.evolve(policy, include_repositories=(Pattern("*"),))
+        return cls(rules=(Rule(index=1, name=name, policy=policy),), source=name)
+
     def restricted(
         self, *, include: Sequence[str | Pattern] = (), exclude: Sequence[str | Pattern] = ()
     ) -> RetentionRules:

@@ -206,6 +206,20 @@ def test_leaves_no_tags_flags_a_rule_that_would_empty_a_repository() -> None:
     assert result.leaves_no_tags
 
 
+def test_a_single_retention_policy_becomes_one_rule_deciding_exactly_as_before() -> None:
+    policy = RetentionPolicy(keep_last=1, exclude_repositories=("tools/*",))
+    rules = RetentionRules.from_policy(policy)
+    assert rules.rule_for("tools/ci") is None
+    tags, manifests = repo_content("team/api", [(["v1"], 9), (["v2"], 1), (["latest"], 20)])
+    result = rules.evaluate("team/api", tags, manifests, NOW)
+    assert result.rule == "rule 1 (command line)"
+    plain = plan_repository("team/api", tags, manifests, policy, NOW)
+    assert [(d.tag, "rule 1 (command line): " + d.reason) for d in plain.deletions] == [
+        (d.tag, d.reason) for d in result.plan.deletions
+    ]
+    assert result.deleted_tags == {"v1"}
+
+
 def test_restricted_narrows_and_never_widens() -> None:
     rules = RetentionRules.from_dict({"rules": [{"repositories": ["prod/*", "dev/*"], "keep_last": 3}]})
     narrowed = rules.restricted(include=["prod/*"], exclude=["prod/legacy"])
