@@ -204,7 +204,6 @@ class RetentionRules:
         self, *, include: Sequence[str | Pattern] = (), exclude: Sequence[str | Pattern] = ()
     ) -> RetentionRules:
         """A copy that handles fewer repositories (adds include/exclude filters; never widens)."""
-        include_all = self.include_repositories + _as_patterns(include)
         if self.include_repositories and include:
             raise PolicyFileError(
                 f"{self.source}: repository include filters are already set; narrow with exclude instead",
@@ -212,7 +211,7 @@ class RetentionRules:
             )
         return attrs.evolve(
             self,
-            include_repositories=include_all,
+            include_repositories=self.include_repositories + _as_patterns(include),
             exclude_repositories=self.exclude_repositories + _as_patterns(exclude),
         )
 
@@ -256,10 +255,13 @@ class RetentionRules:
         if found is None:
             reason = "no rule selects this repository: left alone"
             decisions = [
-                Decision.for_tag(repository, t.manifest_digest, t.tag, Verdict.KEEP, reason) for t in tags
+                Decision.for_tag(
+                    repository, t.manifest_digest, t.tag, Verdict.KEEP, reason, updated_at=t.updated_at
+                )
+                for t in tags
             ]
             decisions += [
-                Decision.for_manifest(repository, m.digest, Verdict.KEEP, reason)
+                Decision.for_manifest(repository, m.digest, Verdict.KEEP, reason, updated_at=m.updated_at)
                 for m in manifests
                 if not m.tags and not any(t.manifest_digest == m.digest for t in tags)
             ]

@@ -153,6 +153,10 @@ def test_a_repository_no_rule_selects_is_left_alone_with_a_reason() -> None:
         (DeletionKind.MANIFEST, Verdict.KEEP, "no rule selects this repository: left alone"),
     }
     assert rules.tag_exemption("base/python", "v1") == "no rule selects this repository"
+    assert {(d.tag, d.updated_at) for d in result.decisions} == {
+        ("v1", NOW - timedelta(days=300)),
+        (None, NOW - timedelta(days=300)),
+    }
 
 
 def test_untagged_manifests_get_a_decision_whether_or_not_the_rule_deletes_them() -> None:
