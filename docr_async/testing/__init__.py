@@ -19,29 +19,13 @@ from ._app import (
     ResponseHook,
     TokenStats,
 )
+from ._catalog import DEFAULT_GC_TYPE, GC_STATUSES, GC_TYPES, REGIONS, TERMINAL_GC_STATUSES, TIERS, Tier
+from ._configs import GCConfig, SeedSpec
+from ._errors import FakeDOCRError, ReadOnlyRegistryError
+from ._model import BlobRef, GarbageCollection, Manifest, Registry, Repository, Subscription, Tag
+from ._primitives import ManualClock
 from ._server import FakeDOCR, ResponseHookError
-from ._state import (
-    DEFAULT_GC_TYPE,
-    GC_STATUSES,
-    GC_TYPES,
-    REGIONS,
-    TERMINAL_GC_STATUSES,
-    TIERS,
-    BlobRef,
-    FakeDOCRError,
-    FakeState,
-    GarbageCollection,
-    GCConfig,
-    Manifest,
-    ManualClock,
-    ReadOnlyRegistryError,
-    Registry,
-    Repository,
-    SeedSpec,
-    Subscription,
-    Tag,
-    Tier,
-)
+from ._state import FakeState
 
 __all__ = [
     "DEFAULT_GC_TYPE",

@@ -21,21 +21,11 @@ from urllib.parse import unquote, urlencode
 import attrs
 from aiohttp import web
 
-from ._state import (
-    BadRequestError,
-    BlobRef,
-    Clock,
-    FakeDOCRError,
-    FakeState,
-    GCConfig,
-    JSONDict,
-    Manifest,
-    NotFoundError,
-    SeedSpec,
-    UnprocessableError,
-    random_uuid,
-    token_for_seed,
-)
+from ._configs import GCConfig, SeedSpec
+from ._errors import BadRequestError, FakeDOCRError, NotFoundError, UnprocessableError
+from ._model import BlobRef, Manifest
+from ._primitives import Clock, JSONDict, random_uuid, token_for_seed
+from ._state import FakeState
 
 __all__ = [
     "DEFAULT_PUBLIC_URL",

@@ -13,7 +13,8 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from ._app import FaultConfig, RateLimitConfig, ResponseHook
-    from ._state import Clock, GCConfig, SeedSpec
+    from ._configs import GCConfig, SeedSpec
+    from ._primitives import Clock
 
 __all__ = ["FakeDOCR", "ResponseHookError"]
 
