@@ -21,10 +21,12 @@ from urllib.parse import unquote, urlencode
 import attrs
 from aiohttp import web
 
-from ._configs import GCConfig, SeedSpec
+from ._configs import FaultConfig, GCConfig, RateLimitConfig, SeedSpec
 from ._errors import BadRequestError, FakeDOCRError, NotFoundError, UnprocessableError
+from ._limiter import ServerRateLimiter
 from ._model import BlobRef, Manifest
 from ._primitives import Clock, JSONDict, random_uuid, token_for_seed
+from ._records import RequestRecord, TokenStats
 from ._state import FakeState
 
 __all__ = [
@@ -68,183 +70,6 @@ _BAD_GATEWAY_HTML = (
     "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n"
     "</body>\r\n</html>\r\n"
 )
-
-
-# --------------------------------------------------------------------------------------------------
-# Configuration and records
-
-
-def _check_fraction(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{attribute.name} must be between 0 and 1, got {value!r}")
-
-
-def _check_positive(_inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value <= 0:
-        raise ValueError(f"{attribute.name} must be positive, got {value!r}")
-
-
-def _check_non_negative(_inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name} must not be negative, got {value!r}")
-
-
-def _to_methods(value: Sequence[str] | None) -> frozenset[str] | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = [value]
-    return frozenset(m.upper() for m in value)
-
-
-def _to_statuses(value: Sequence[int]) -> tuple[int, ...]:
-    statuses = tuple(int(v) for v in value)
-    if not statuses or any(s not in (500, 502, 503) for s in statuses):
-        raise ValueError("error_statuses must be a non-empty subset of 500, 502, 503")
-    return statuses
-
-
-@attrs.frozen
-class RateLimitConfig:
-    """Per-token sliding-window limits: an hourly budget and a per-minute burst limit."""
-
-    hourly_limit: int = attrs.field(default=5000, validator=_check_positive)
-    """Requests per :attr:`hourly_window`; reported in ``ratelimit-limit``."""
-    hourly_window: float = attrs.field(default=3600.0, validator=_check_positive)
-    burst_limit: int = attrs.field(default=250, validator=_check_positive)
-    """Requests per :attr:`burst_window`; a burst 429 carries ``Retry-After``."""
-    burst_window: float = attrs.field(default=60.0, validator=_check_positive)
-    enabled: bool = True
-    """When false, requests are still counted and reported but never refused."""
-
-
-@attrs.frozen
-class FaultConfig:
-    """Seeded, reproducible fault injection. Rates are probabilities per eligible request."""
-
-    error_rate: float = attrs.field(default=0.0, validator=_check_fraction)
-    """Probability of a 5xx drawn from :attr:`error_statuses` (a 502 has an HTML body)."""
-    error_statuses: tuple[int, ...] = attrs.field(default=(500, 502, 503), converter=_to_statuses)
-    spurious_429_rate: float = attrs.field(default=0.0, validator=_check_fraction)
-    """Probability of a 429 with ``Retry-After`` although the budget is fine."""
-    retry_after: int = attrs.field(default=1, validator=_check_positive)
-    """``Retry-After`` seconds of a spurious 429."""
-    drop_rate: float = attrs.field(default=0.0, validator=_check_fraction)
-    """Probability of closing the connection without a response (nothing is applied)."""
-    lost_response_rate: float = attrs.field(default=0.0, validator=_check_fraction)
-    """Probability of applying the request, then closing the connection without a response."""
-    latency: float = attrs.field(default=0.0, validator=_check_non_negative)
-    """Seconds added before each eligible request is handled."""
-    jitter: float = attrs.field(default=0.0, validator=_check_non_negative)
-    """Up to this many extra seconds, uniformly drawn."""
-    methods: frozenset[str] | None = attrs.field(default=None, converter=_to_methods)
-    """Only requests with these HTTP methods are eligible (default: all)."""
-    skip_first: int = attrs.field(default=0, validator=_check_non_negative)
-    """The first N eligible requests after the faults are set are never faulted."""
-    seed: int | None = None
-    """Seed of the fault RNG (default: the fake's seed). Re-seeded whenever faults are set."""
-
-    def __attrs_post_init__(self) -> None:
-        total = self.error_rate + self.spurious_429_rate + self.drop_rate + self.lost_response_rate
-        if total > 1.0 + 1e-9:
-            raise ValueError("the fault rates must add up to at most 1")
-
-    def to_json(self) -> JSONDict:
-        """Plain JSON form (as ``GET /_fake/faults`` returns it)."""
-        out = attrs.asdict(self)
-        out["error_statuses"] = list(self.error_statuses)
-        out["methods"] = sorted(self.methods) if self.methods is not None else None
-        return out
-
-
-@attrs.frozen
-class RequestRecord:
-    """One request the fake answered (or dropped). The token itself is never recorded."""
-
-    method: str
-    path: str
-    """The raw path, percent-encoding kept (``/v2/registries/x/repositories/my%2Frepo/tags``)."""
-    query: str
-    """The raw query string."""
-    status: int | None
-    """The status sent, or ``None`` when the connection was dropped."""
-    timestamp: float
-    auth_present: bool
-    auth_valid: bool
-    request_id: str
-    operation: str | None
-    """The spec's ``operationId`` of the matched route, if any."""
-    fault: str | None
-    """``drop``, ``lost_response``, ``error``, ``spurious_429`` or ``None``."""
-
-    def to_json(self) -> JSONDict:
-        """Plain JSON form (as ``GET /_fake/requests`` returns it)."""
-        return attrs.asdict(self)
-
-
-@attrs.define
-class TokenStats:
-    """Requests received and 429s served for one token (or for unauthenticated requests)."""
-
-    requests: int = 0
-    throttled: int = 0
-
-
-# --------------------------------------------------------------------------------------------------
-# Rate limiting
-
-
-@attrs.define
-class _Bucket:
-    hourly: collections.deque[float] = attrs.field(factory=collections.deque)
-    burst: collections.deque[float] = attrs.field(factory=collections.deque)
-
-
-class _RateLimiter:
-    def __init__(self, config: RateLimitConfig) -> None:
-        self.config = config
-        self._buckets: dict[str, _Bucket] = collections.defaultdict(_Bucket)
-
-    def _prune(self, key: str, now: float) -> _Bucket:
-        bucket = self._buckets[key]
-        cfg = self.config
-        while bucket.hourly and bucket.hourly[0] + cfg.hourly_window <= now:
-            bucket.hourly.popleft()
-        while bucket.burst and bucket.burst[0] + cfg.burst_window <= now:
-            bucket.burst.popleft()
-        return bucket
-
-    def check(self, key: str, now: float) -> tuple[str | None, int | None]:
-        """``(None, None)`` if allowed, ``("hourly", None)`` or ``("burst", retry_after)``."""
-        bucket = self._prune(key, now)
-        cfg = self.config
-        if not cfg.enabled:
-            return None, None
-        if len(bucket.hourly) >= cfg.hourly_limit:
-            return "hourly", None
-        if len(bucket.burst) >= cfg.burst_limit:
-            wait = bucket.burst[0] + cfg.burst_window - now
-            return "burst", max(1, math.ceil(wait))
-        return None, None
-
-    def consume(self, key: str, now: float) -> None:
-        bucket = self._prune(key, now)
-        bucket.hourly.append(now)
-        bucket.burst.append(now)
-
-    def headers(self, key: str, now: float, *, exhausted: bool = False) -> dict[str, str]:
-        bucket = self._prune(key, now)
-        cfg = self.config
-        remaining = 0 if exhausted else max(0, cfg.hourly_limit - len(bucket.hourly))
-        reset = math.ceil(bucket.hourly[0] + cfg.hourly_window) if bucket.hourly else math.ceil(now)
-        return {
-            "ratelimit-limit": str(cfg.hourly_limit),
-            "ratelimit-remaining": str(remaining),
-            "ratelimit-reset": str(reset),
-        }
-
-    def reset(self) -> None:
-        self._buckets.clear()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -541,7 +366,7 @@ class FakeApp:
         self._tokens: list[str] = [self.token]
         self._valid_tokens: set[str] = {self.token}
         self._state = FakeState.seeded(seed, seed_spec or SeedSpec(), self.clock(), gc)
-        self._limiter = _RateLimiter(rate_limits or RateLimitConfig())
+        self._limiter = ServerRateLimiter(rate_limits or RateLimitConfig())
         self._faults = FaultConfig()
         self._fault_rng = random.Random(seed)  # noqa: S311 - reproducible test data
         self._fault_seen = 0

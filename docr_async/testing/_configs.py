@@ -1,15 +1,103 @@
-"""The fake's configuration objects: seed data, garbage-collection progress (and, below, rate limits
-and faults), with the attrs validators they share."""
+"""The fake's configuration objects: rate limits, faults, garbage-collection progress and seed data,
+with the attrs validators they share (each defined once)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ._catalog import TIERS
 
-__all__ = ["GCConfig", "SeedSpec"]
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ._primitives import JSONDict
+
+__all__ = ["FaultConfig", "GCConfig", "RateLimitConfig", "SeedSpec"]
+
+
+def _check_fraction(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{attribute.name} must be between 0 and 1, got {value!r}")
+
+
+def _check_positive(_inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value <= 0:
+        raise ValueError(f"{attribute.name} must be positive, got {value!r}")
+
+
+def _check_non_negative(_inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and value < 0:
+        raise ValueError(f"{attribute.name} must not be negative, got {value!r}")
+
+
+def _to_methods(value: Sequence[str] | None) -> frozenset[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [value]
+    return frozenset(m.upper() for m in value)
+
+
+def _to_statuses(value: Sequence[int]) -> tuple[int, ...]:
+    statuses = tuple(int(v) for v in value)
+    if not statuses or any(s not in (500, 502, 503) for s in statuses):
+        raise ValueError("error_statuses must be a non-empty subset of 500, 502, 503")
+    return statuses
+
+
+@attrs.frozen
+class RateLimitConfig:
+    """Per-token sliding-window limits: an hourly budget and a per-minute burst limit."""
+
+    hourly_limit: int = attrs.field(default=5000, validator=_check_positive)
+    """Requests per :attr:`hourly_window`; reported in ``ratelimit-limit``."""
+    hourly_window: float = attrs.field(default=3600.0, validator=_check_positive)
+    burst_limit: int = attrs.field(default=250, validator=_check_positive)
+    """Requests per :attr:`burst_window`; a burst 429 carries ``Retry-After``."""
+    burst_window: float = attrs.field(default=60.0, validator=_check_positive)
+    enabled: bool = True
+    """When false, requests are still counted and reported but never refused."""
+
+
+@attrs.frozen
+class FaultConfig:
+    """Seeded, reproducible fault injection. Rates are probabilities per eligible request."""
+
+    error_rate: float = attrs.field(default=0.0, validator=_check_fraction)
+    """Probability of a 5xx drawn from :attr:`error_statuses` (a 502 has an HTML body)."""
+    error_statuses: tuple[int, ...] = attrs.field(default=(500, 502, 503), converter=_to_statuses)
+    spurious_429_rate: float = attrs.field(default=0.0, validator=_check_fraction)
+    """Probability of a 429 with ``Retry-After`` although the budget is fine."""
+    retry_after: int = attrs.field(default=1, validator=_check_positive)
+    """``Retry-After`` seconds of a spurious 429."""
+    drop_rate: float = attrs.field(default=0.0, validator=_check_fraction)
+    """Probability of closing the connection without a response (nothing is applied)."""
+    lost_response_rate: float = attrs.field(default=0.0, validator=_check_fraction)
+    """Probability of applying the request, then closing the connection without a response."""
+    latency: float = attrs.field(default=0.0, validator=_check_non_negative)
+    """Seconds added before each eligible request is handled."""
+    jitter: float = attrs.field(default=0.0, validator=_check_non_negative)
+    """Up to this many extra seconds, uniformly drawn."""
+    methods: frozenset[str] | None = attrs.field(default=None, converter=_to_methods)
+    """Only requests with these HTTP methods are eligible (default: all)."""
+    skip_first: int = attrs.field(default=0, validator=_check_non_negative)
+    """The first N eligible requests after the faults are set are never faulted."""
+    seed: int | None = None
+    """Seed of the fault RNG (default: the fake's seed). Re-seeded whenever faults are set."""
+
+    def __attrs_post_init__(self) -> None:
+        total = self.error_rate + self.spurious_429_rate + self.drop_rate + self.lost_response_rate
+        if total > 1.0 + 1e-9:
+            raise ValueError("the fault rates must add up to at most 1")
+
+    def to_json(self) -> JSONDict:
+        """Plain JSON form (as ``GET /_fake/faults`` returns it)."""
+        out = attrs.asdict(self)
+        out["error_statuses"] = list(self.error_statuses)
+        out["methods"] = sorted(self.methods) if self.methods is not None else None
+        return out
 
 
 @attrs.define
@@ -34,16 +122,6 @@ class GCConfig:
         steps += ["scanning manifests", "deleting unreferenced blobs"]
         steps.append("failed" if self.fail else "succeeded")
         return tuple(steps)
-
-
-def _check_fraction(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{attribute.name} must be between 0 and 1, got {value!r}")
-
-
-def _check_non_negative(_inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None and value < 0:
-        raise ValueError(f"{attribute.name} must not be negative, got {value!r}")
 
 
 @attrs.frozen
