@@ -9,21 +9,21 @@ This package depends only on the standard library, aiohttp, attrs and yarl.
 
 from __future__ import annotations
 
-from ._app import (
-    DEFAULT_PUBLIC_URL,
-    DEFAULT_RESPONSE_HOOKS,
-    FakeApp,
-    FaultConfig,
-    RateLimitConfig,
-    RequestRecord,
-    ResponseHook,
-    TokenStats,
-)
+from ._app import DEFAULT_RESPONSE_HOOKS, FakeApp
 from ._catalog import DEFAULT_GC_TYPE, GC_STATUSES, GC_TYPES, REGIONS, TERMINAL_GC_STATUSES, TIERS, Tier
-from ._configs import GCConfig, SeedSpec
+from ._configs import (
+    DEFAULT_PUBLIC_URL,
+    FakeConfig,
+    FaultConfig,
+    GCConfig,
+    RateLimitConfig,
+    ResponseHook,
+    SeedSpec,
+)
 from ._errors import FakeDOCRError, ReadOnlyRegistryError
 from ._model import BlobRef, GarbageCollection, Manifest, Registry, Repository, Subscription, Tag
 from ._primitives import ManualClock
+from ._records import RequestRecord, TokenStats
 from ._server import FakeDOCR, ResponseHookError
 from ._state import FakeState
 
@@ -38,6 +38,7 @@ __all__ = [
     "TIERS",
     "BlobRef",
     "FakeApp",
+    "FakeConfig",
     "FakeDOCR",
     "FakeDOCRError",
     "FakeState",

@@ -14,8 +14,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
-from ._app import DEFAULT_PUBLIC_URL, FaultConfig, RateLimitConfig
-from ._configs import GCConfig, SeedSpec
+from ._configs import DEFAULT_PUBLIC_URL, FaultConfig, GCConfig, RateLimitConfig, SeedSpec
 from ._server import FakeDOCR
 
 if TYPE_CHECKING:

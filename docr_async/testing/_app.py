@@ -10,13 +10,20 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import attrs
 from aiohttp import web
 
-from ._configs import FaultConfig, GCConfig, RateLimitConfig, SeedSpec
+from ._configs import (
+    FakeConfig,
+    FakeOptions,
+    FaultConfig,
+    GCConfig,
+    RateLimitConfig,
+    ResponseHook,
+    SeedSpec,
+)
 from ._control import run_control
 from ._errors import FakeDOCRError, NotFoundError
 from ._faults import FaultInjector
@@ -28,24 +35,12 @@ from ._records import RequestRecord, TokenStats
 from ._routes import API_ROUTES, match, split_raw_path
 from ._state import FakeState
 
-__all__ = [
-    "DEFAULT_PUBLIC_URL",
-    "DEFAULT_RESPONSE_HOOKS",
-    "FakeApp",
-    "FaultConfig",
-    "RateLimitConfig",
-    "RequestRecord",
-    "ResponseHook",
-    "TokenStats",
-]
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["DEFAULT_RESPONSE_HOOKS", "FakeApp"]
 
 logger = logging.getLogger("docr_async.testing")
-
-DEFAULT_PUBLIC_URL = "https://api.digitalocean.com"
-"""Origin used in pagination links, as the real API writes them."""
-
-ResponseHook = Callable[[web.Request, web.Response, bytes], None]
-"""Called as ``hook(request, response, body)`` for every response the fake sends."""
 
 DEFAULT_RESPONSE_HOOKS: list[ResponseHook] = []
 """Hooks every :class:`FakeDOCR` calls in addition to its own (read at call time). A test suite can
@@ -56,47 +51,44 @@ _BEARER_RE = re.compile(r"^\s*bearer\s+(\S+)\s*$", re.IGNORECASE)
 
 
 class FakeApp:
-    """Everything the fake knows and does, minus the listening socket (see ``FakeDOCR``)."""
+    """Everything the fake knows and does, minus the listening socket (``FakeDOCR`` adds that).
+
+    Built from one :class:`FakeConfig` (or the same fields as keywords); :meth:`make_app` gives the
+    ``aiohttp.web.Application`` to serve it with any aiohttp runner or test client.
+    """
 
     def __init__(
-        self,
-        token: str | None = None,
-        *,
-        seed: int = 0,
-        seed_spec: SeedSpec | None = None,
-        rate_limits: RateLimitConfig | None = None,
-        faults: FaultConfig | None = None,
-        gc: GCConfig | None = None,
-        clock: Clock | None = None,
-        public_url: str = DEFAULT_PUBLIC_URL,
-        response_hooks: ResponseHook | Sequence[ResponseHook] | None = None,
-        use_default_hooks: bool = True,
-        request_log_limit: int | None = 100_000,
+        self, token: str | None = None, *, config: FakeConfig | None = None, **options: Unpack[FakeOptions]
     ) -> None:
+        self.config = FakeConfig.resolve(token, config, options)
+        """What this fake was built from (the server fields ``host``, ``port``, ``shutdown_timeout``
+        matter only to :class:`FakeDOCR`)."""
+        cfg = self.config
+        seed = cfg.seed
         self.seed = seed
-        self.clock: Clock = clock if clock is not None else time.time
+        self.clock: Clock = cfg.clock if cfg.clock is not None else time.time
         """The time source (Unix seconds) for rate limits, GC progress and timestamps. Settable."""
-        self.public_url = public_url.rstrip("/")
-        self.token: str = token if token is not None else token_for_seed(seed)
+        self.public_url = cfg.public_url.rstrip("/")
+        self.token: str = cfg.token if cfg.token is not None else token_for_seed(seed)
         self._tokens: list[str] = [self.token]
         self._valid_tokens: set[str] = {self.token}
-        self._state = FakeState.seeded(seed, seed_spec or SeedSpec(), self.clock(), gc)
-        self._limiter = ServerRateLimiter(rate_limits or RateLimitConfig())
+        self._state = FakeState.seeded(seed, cfg.seed_spec or SeedSpec(), self.clock(), cfg.gc)
+        self._limiter = ServerRateLimiter(cfg.rate_limits or RateLimitConfig())
         self._faults = FaultInjector(seed)
-        self._faults.configure(faults or FaultConfig())
+        self._faults.configure(cfg.faults or FaultConfig())
         self._id_rng = random.Random(f"request-ids:{seed}")  # noqa: S311
-        if response_hooks is None:
+        if cfg.response_hooks is None:
             hooks: list[ResponseHook] = []
-        elif callable(response_hooks):
-            hooks = [response_hooks]
+        elif callable(cfg.response_hooks):
+            hooks = [cfg.response_hooks]
         else:
-            hooks = list(response_hooks)
+            hooks = list(cfg.response_hooks)
         self.response_hooks: list[ResponseHook] = hooks
         """Hooks called as ``hook(request, response, body)`` for every response sent."""
-        self.use_default_hooks = use_default_hooks
+        self.use_default_hooks = cfg.use_default_hooks
         self.hook_errors: list[BaseException] = []
         """Exceptions raised by response hooks (they never break a response)."""
-        self._log: collections.deque[RequestRecord] = collections.deque(maxlen=request_log_limit)
+        self._log: collections.deque[RequestRecord] = collections.deque(maxlen=cfg.request_log_limit)
         self._stats: dict[str, TokenStats] = collections.defaultdict(TokenStats)
         self.fault_counts: collections.Counter[str] = collections.Counter()
         """How many faults of each kind were injected."""

@@ -1,20 +1,36 @@
-"""The fake's configuration objects: rate limits, faults, garbage-collection progress and seed data,
-with the attrs validators they share (each defined once)."""
+"""The fake's configuration objects: the whole fake (:class:`FakeConfig`), rate limits, faults,
+garbage-collection progress and seed data, with the attrs validators they share (each defined once)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import attrs
+from aiohttp import web
 
 from ._catalog import TIERS
+from ._primitives import Clock
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from ._primitives import JSONDict
 
-__all__ = ["FaultConfig", "GCConfig", "RateLimitConfig", "SeedSpec"]
+__all__ = [
+    "DEFAULT_PUBLIC_URL",
+    "FakeConfig",
+    "FakeOptions",
+    "FaultConfig",
+    "GCConfig",
+    "RateLimitConfig",
+    "ResponseHook",
+    "SeedSpec",
+]
+
+DEFAULT_PUBLIC_URL = "https://api.digitalocean.com"
+"""Origin used in pagination links, as the real API writes them."""
+
+ResponseHook = Callable[[web.Request, web.Response, bytes], None]
+"""Called as ``hook(request, response, body)`` for every response the fake sends."""
 
 
 def _check_fraction(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -163,3 +179,65 @@ class SeedSpec:
     def empty(cls) -> SeedSpec:
         """An account with no registry at all."""
         return cls(registries=0, repos=0, tags=0, untagged=0)
+
+
+@attrs.frozen(kw_only=True)
+class FakeConfig:
+    """Everything a :class:`~docr_async.testing.FakeDOCR` is built from; one object, passed through.
+
+    ``FakeDOCR(token, **options)`` and ``FakeDOCR(config=FakeConfig(...))`` are the same; keywords
+    given next to ``config`` replace its fields.
+    """
+
+    token: str | None = None
+    """The accepted bearer token (default: ``dop_v1_`` + 64 hex digits derived from :attr:`seed`)."""
+    seed: int = 0
+    """Seeds the data, the token, request ids and faults."""
+    seed_spec: SeedSpec | None = None
+    """What the account holds (default :class:`SeedSpec()`)."""
+    rate_limits: RateLimitConfig | None = None
+    faults: FaultConfig | None = None
+    gc: GCConfig | None = None
+    clock: Clock | None = None
+    """The time source in Unix seconds (default :func:`time.time`)."""
+    host: str = "127.0.0.1"
+    port: int = 0
+    """0 picks a free port."""
+    public_url: str = DEFAULT_PUBLIC_URL
+    """Origin written into page links."""
+    response_hooks: ResponseHook | Sequence[ResponseHook] | None = None
+    use_default_hooks: bool = True
+    """Also call the hooks of ``DEFAULT_RESPONSE_HOOKS``."""
+    request_log_limit: int | None = 100_000
+    """Most recent requests kept in the log (``None``: all)."""
+    shutdown_timeout: float = 1.0
+    """Seconds :meth:`FakeDOCR.close` waits for open connections."""
+
+    @classmethod
+    def resolve(cls, token: str | None, config: FakeConfig | None, options: FakeOptions) -> FakeConfig:
+        """The config a constructor was given: ``config`` (or the defaults) with ``token`` and
+        ``options`` applied on top."""
+        base = config if config is not None else cls()
+        changes: dict[str, Any] = dict(options)
+        if token is not None:
+            changes["token"] = token
+        return attrs.evolve(base, **changes) if changes else base
+
+
+class FakeOptions(TypedDict, total=False):
+    """The keyword arguments of ``FakeDOCR(...)`` and ``FakeApp(...)``: the fields of :class:`FakeConfig`
+    other than ``token`` (a test keeps the two in step)."""
+
+    seed: int
+    seed_spec: SeedSpec | None
+    rate_limits: RateLimitConfig | None
+    faults: FaultConfig | None
+    gc: GCConfig | None
+    clock: Clock | None
+    host: str
+    port: int
+    public_url: str
+    response_hooks: ResponseHook | Sequence[ResponseHook] | None
+    use_default_hooks: bool
+    request_log_limit: int | None
+    shutdown_timeout: float

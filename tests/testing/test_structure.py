@@ -1,0 +1,67 @@
+"""How FakeDOCR is put together: one FakeConfig passed through, a FakeApp composed, not inherited."""
+
+from __future__ import annotations
+
+import inspect
+
+import attrs
+import pytest
+
+from docr_async.testing import FakeApp, FakeConfig, FakeDOCR, FaultConfig, GCConfig, ManualClock, SeedSpec
+from docr_async.testing._configs import FakeOptions
+
+
+def public_members(cls: type) -> set[str]:
+    return {name for name, _ in inspect.getmembers(cls) if not name.startswith("_")}
+
+
+def test_the_constructor_keywords_are_the_config_fields() -> None:
+    fields = {f.name for f in attrs.fields(FakeConfig)}
+    assert set(FakeOptions.__annotations__) == fields - {"token"}
+
+
+def test_keywords_build_one_config_that_the_app_shares() -> None:
+    clock = ManualClock()
+    fake = FakeDOCR("dop_v1_mine", seed=4, clock=clock, seed_spec=SeedSpec(repos=2), shutdown_timeout=2.0)
+    assert fake.config == FakeConfig(
+        token="dop_v1_mine", seed=4, clock=clock, seed_spec=SeedSpec(repos=2), shutdown_timeout=2.0
+    )
+    assert fake.app.config is fake.config
+    assert fake.token == fake.app.token == "dop_v1_mine"
+    assert fake.seed == 4
+    assert len(fake.state.registries["example"].repositories) == 2
+
+
+def test_keywords_next_to_a_config_replace_its_fields() -> None:
+    base = FakeConfig(seed=3, token="dop_v1_base", port=0, faults=FaultConfig(error_rate=0.5))
+    fake = FakeDOCR(config=base, seed=9)
+    assert fake.config == attrs.evolve(base, seed=9)
+    assert FakeDOCR("dop_v1_other", config=base).token == "dop_v1_other"
+    assert FakeDOCR(config=base).faults == FaultConfig(error_rate=0.5)
+
+
+def test_an_unknown_keyword_is_refused() -> None:
+    with pytest.raises(TypeError, match="colour"):
+        FakeDOCR(colour="blue")  # type: ignore[call-arg]
+
+
+def test_fakedocr_composes_the_app_and_exposes_all_of_it() -> None:
+    assert not issubclass(FakeDOCR, FakeApp)
+    fake = FakeDOCR(seed=1)
+    missing = {name for name in public_members(FakeApp) if not hasattr(fake, name)}
+    assert not missing, missing
+    # Settable attributes reach the application.
+    clock = ManualClock(now=5.0)
+    fake.clock = clock
+    fake.gc_config = GCConfig(step_seconds=9)
+    fake.faults = FaultConfig(drop_rate=1.0)
+    fake.use_default_hooks = False
+    assert fake.app.clock is clock
+    assert fake.app.gc_config == GCConfig(step_seconds=9)
+    assert fake.app.faults == FaultConfig(drop_rate=1.0)
+    assert fake.app.use_default_hooks is False
+    # Methods act on the same application.
+    token = fake.add_token()
+    assert token in fake.app.tokens
+    manifest = fake.push("example", "fresh/app", "v1")
+    assert fake.app.state.registries["example"].repositories["fresh/app"].tags["v1"].manifest is manifest
