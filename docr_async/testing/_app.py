@@ -29,7 +29,7 @@ from ._errors import FakeDOCRError, NotFoundError
 from ._faults import FaultInjector
 from ._http import BAD_GATEWAY_HTML, Ctx, drop_connection, encode_json, error_body, error_reply
 from ._limiter import ServerRateLimiter
-from ._model import BlobRef, Manifest
+from ._model import BlobRef, FakeManifest
 from ._primitives import Clock, JSONDict, random_uuid, token_for_seed
 from ._records import RequestRecord, TokenStats
 from ._routes import API_ROUTES, match, split_raw_path
@@ -201,7 +201,7 @@ class FakeApp:
         digest: str | None = None,
         size_bytes: int | None = None,
         updated_at: float | None = None,
-    ) -> Manifest:
+    ) -> FakeManifest:
         """Push an image like ``docker push`` would: creates the repository if needed, adds the
         manifest (or reuses ``digest``), moves ``tag`` to it. Raises ``ReadOnlyRegistryError``
         while a garbage collection is active and ``FakeDOCRError`` for an unknown registry."""

@@ -17,7 +17,7 @@ from ._http import Ctx, Reply, error_reply
 from ._routes import Route, match, route, split_raw_path
 
 if TYPE_CHECKING:
-    from ._model import Manifest
+    from ._model import FakeManifest
     from ._primitives import JSONDict
     from ._records import RequestRecord
 
@@ -57,7 +57,7 @@ class FakeControls(Protocol):
         digest: str | None = None,
         size_bytes: int | None = None,
         updated_at: float | None = None,
-    ) -> Manifest: ...
+    ) -> FakeManifest: ...
 
     def add_token(self, token: str | None = None) -> str: ...
 

@@ -12,7 +12,15 @@ from ._catalog import TERMINAL_GC_STATUSES, TIERS
 from ._errors import NotFoundError, ReadOnlyRegistryError
 from ._primitives import JSONDict, isoformat
 
-__all__ = ["BlobRef", "GarbageCollection", "Manifest", "Registry", "Repository", "Subscription", "Tag"]
+__all__ = [
+    "BlobRef",
+    "FakeGarbageCollection",
+    "FakeManifest",
+    "FakeRegistry",
+    "FakeRepository",
+    "FakeSubscription",
+    "FakeTag",
+]
 
 
 @attrs.frozen
@@ -28,7 +36,7 @@ class BlobRef:
 
 
 @attrs.define(eq=False)
-class Manifest:
+class FakeManifest:
     """An image manifest in a repository. ``tags`` is empty for an untagged manifest."""
 
     digest: str
@@ -57,11 +65,11 @@ class Manifest:
 
 
 @attrs.define(eq=False)
-class Tag:
+class FakeTag:
     """A tag pointing at a manifest."""
 
     name: str
-    manifest: Manifest
+    manifest: FakeManifest
     updated_at: float
 
     def to_json(self, registry_name: str, repository: str) -> JSONDict:
@@ -78,28 +86,28 @@ class Tag:
 
 
 @attrs.define(eq=False)
-class Repository:
+class FakeRepository:
     """A repository: manifests by digest and tags by name. Sorted listings are cached."""
 
     name: str
     base_layers: tuple[BlobRef, ...] = ()
-    manifests: dict[str, Manifest] = attrs.field(factory=dict)
-    tags: dict[str, Tag] = attrs.field(factory=dict)
-    _sorted_tags: list[Tag] | None = attrs.field(default=None, repr=False)
-    _sorted_manifests: list[Manifest] | None = attrs.field(default=None, repr=False)
+    manifests: dict[str, FakeManifest] = attrs.field(factory=dict)
+    tags: dict[str, FakeTag] = attrs.field(factory=dict)
+    _sorted_tags: list[FakeTag] | None = attrs.field(default=None, repr=False)
+    _sorted_manifests: list[FakeManifest] | None = attrs.field(default=None, repr=False)
 
     def invalidate(self) -> None:
         """Drop the cached listings; called by every mutation."""
         self._sorted_tags = None
         self._sorted_manifests = None
 
-    def sorted_tags(self) -> list[Tag]:
+    def sorted_tags(self) -> list[FakeTag]:
         """Tags newest first (``updated_at``), ties by name."""
         if self._sorted_tags is None:
             self._sorted_tags = sorted(self.tags.values(), key=lambda t: (-t.updated_at, t.name))
         return self._sorted_tags
 
-    def sorted_manifests(self) -> list[Manifest]:
+    def sorted_manifests(self) -> list[FakeManifest]:
         """Manifests newest first (``updated_at``), ties by digest."""
         if self._sorted_manifests is None:
             self._sorted_manifests = sorted(self.manifests.values(), key=lambda m: (-m.updated_at, m.digest))
@@ -133,7 +141,7 @@ class Repository:
 
 
 @attrs.define(eq=False)
-class GarbageCollection:
+class FakeGarbageCollection:
     """A garbage collection. Its status is a pure function of time, see :meth:`progress`."""
 
     uuid: str
@@ -188,18 +196,18 @@ class GarbageCollection:
 
 
 @attrs.define(eq=False)
-class Registry:
+class FakeRegistry:
     """A registry: repositories, a deduplicated blob store, and its GC history (oldest first)."""
 
     name: str
     region: str
     created_at: float
-    repositories: dict[str, Repository] = attrs.field(factory=dict)
+    repositories: dict[str, FakeRepository] = attrs.field(factory=dict)
     blobs: dict[str, int] = attrs.field(factory=dict)
     storage_usage_bytes: int = 0
     storage_usage_bytes_updated_at: float = 0.0
-    garbage_collections: list[GarbageCollection] = attrs.field(factory=list)
-    active_gc: GarbageCollection | None = None
+    garbage_collections: list[FakeGarbageCollection] = attrs.field(factory=list)
+    active_gc: FakeGarbageCollection | None = None
     _sorted_repo_names: list[str] | None = attrs.field(default=None, repr=False)
 
     def sorted_repository_names(self) -> list[str]:
@@ -215,7 +223,7 @@ class Registry:
             self.storage_usage_bytes += blob.compressed_size_bytes
             self.storage_usage_bytes_updated_at = now
 
-    def add_repository(self, repo: Repository) -> None:
+    def add_repository(self, repo: FakeRepository) -> None:
         """Register a new repository."""
         self.repositories[repo.name] = repo
         self._sorted_repo_names = None
@@ -225,7 +233,7 @@ class Registry:
         del self.repositories[name]
         self._sorted_repo_names = None
 
-    def repository(self, name: str) -> Repository:
+    def repository(self, name: str) -> FakeRepository:
         """Return a repository or raise 404."""
         repo = self.repositories.get(name)
         if repo is None:
@@ -246,7 +254,7 @@ class Registry:
                 f"{self.active_gc.uuid} is active; try again after it finishes"
             )
 
-    def to_json(self, subscription: Subscription | None = None) -> JSONDict:
+    def to_json(self, subscription: FakeSubscription | None = None) -> JSONDict:
         """Serialise as ``registry`` (with a subscription) or ``multiregistry`` (without)."""
         out: JSONDict = {
             "name": self.name,
@@ -261,7 +269,7 @@ class Registry:
 
 
 @attrs.define(eq=False)
-class Subscription:
+class FakeSubscription:
     """The account's subscription (one per account)."""
 
     tier: str

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._catalog import REGIONS
-from ._model import BlobRef, Manifest, Registry, Repository, Subscription, Tag
+from ._model import BlobRef, FakeManifest, FakeRegistry, FakeRepository, FakeSubscription, FakeTag
 from ._primitives import DAY, between, random_digest
 
 if TYPE_CHECKING:
@@ -56,7 +56,9 @@ def _repo_name(index: int) -> str:
     return f"svc-{index}"
 
 
-def seed_account(rng: random.Random, spec: SeedSpec, now: float) -> tuple[Subscription, dict[str, Registry]]:
+def seed_account(
+    rng: random.Random, spec: SeedSpec, now: float
+) -> tuple[FakeSubscription, dict[str, FakeRegistry]]:
     """Draw the subscription and registries ``spec`` describes, with ages relative to ``now``."""
     span = spec.days * DAY
     tier = spec.tier
@@ -64,12 +66,12 @@ def seed_account(rng: random.Random, spec: SeedSpec, now: float) -> tuple[Subscr
         tier = "professional" if spec.registries > 1 or spec.registries * spec.repos > 5 else "basic"
     names = spec.registry_names or _REGISTRY_NAMES
     oldest = now - span - DAY
-    subscription = Subscription(tier=tier, created_at=oldest, updated_at=oldest)
-    registries: dict[str, Registry] = {}
-    repos: list[tuple[Registry, Repository]] = []
+    subscription = FakeSubscription(tier=tier, created_at=oldest, updated_at=oldest)
+    registries: dict[str, FakeRegistry] = {}
+    repos: list[tuple[FakeRegistry, FakeRepository]] = []
     for i in range(spec.registries):
         created = oldest + i * 3600.0
-        reg = Registry(
+        reg = FakeRegistry(
             name=names[i],
             region=REGIONS[i % len(REGIONS)],
             created_at=created,
@@ -77,7 +79,7 @@ def seed_account(rng: random.Random, spec: SeedSpec, now: float) -> tuple[Subscr
         )
         registries[reg.name] = reg
         for j in range(spec.repos):
-            repo = Repository(name=_repo_name(j), base_layers=new_base_layers(rng))
+            repo = FakeRepository(name=_repo_name(j), base_layers=new_base_layers(rng))
             reg.add_repository(repo)
             repos.append((reg, repo))
     if not repos:
@@ -116,8 +118,8 @@ def new_blobs(rng: random.Random, base: Sequence[BlobRef], layers: int | None = 
 def _seed_repository(
     rng: random.Random,
     *,
-    reg: Registry,
-    repo: Repository,
+    reg: FakeRegistry,
+    repo: FakeRepository,
     n_tags: int,
     n_untagged: int,
     spec: SeedSpec,
@@ -132,11 +134,11 @@ def _seed_repository(
         n_untagged = total = 1
     times = sorted(now - rng.random() * span for _ in range(total))
     untagged_positions = set(rng.sample(range(total), n_untagged))
-    tagged: list[Manifest] = []
+    tagged: list[FakeManifest] = []
     version = 0
     for position, when in enumerate(times):
         blobs = new_blobs(rng, repo.base_layers)
-        manifest = Manifest(
+        manifest = FakeManifest(
             digest=random_digest(rng),
             blobs=blobs,
             size_bytes=int(sum(b.compressed_size_bytes for b in blobs) * (1.8 + rng.random() * 0.8)),
@@ -148,7 +150,7 @@ def _seed_repository(
         if position not in untagged_positions:
             name = f"v{version // 100}.{version // 10 % 10}.{version % 10}"
             version += 1
-            repo.tags[name] = Tag(name, manifest, when)
+            repo.tags[name] = FakeTag(name, manifest, when)
             manifest.tags.add(name)
             tagged.append(manifest)
     for _ in range(n_shared):
@@ -157,7 +159,7 @@ def _seed_repository(
         while name in repo.tags:
             name = f"{rng.getrandbits(28):07x}"
         when = target.updated_at + rng.random() * (now - target.updated_at)
-        repo.tags[name] = Tag(name, target, when)
+        repo.tags[name] = FakeTag(name, target, when)
         target.tags.add(name)
     reg.storage_usage_bytes_updated_at = max(reg.storage_usage_bytes_updated_at, *times)
 

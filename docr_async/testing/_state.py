@@ -33,7 +33,15 @@ from ._errors import (
     PreconditionFailedError,
     UnprocessableError,
 )
-from ._model import BlobRef, GarbageCollection, Manifest, Registry, Repository, Subscription, Tag
+from ._model import (
+    BlobRef,
+    FakeGarbageCollection,
+    FakeManifest,
+    FakeRegistry,
+    FakeRepository,
+    FakeSubscription,
+    FakeTag,
+)
 from ._primitives import JSONDict, random_digest, random_uuid
 from ._seeding import new_base_layers, new_blobs, seed_account
 
@@ -48,9 +56,9 @@ class FakeState:
     """The whole account: registries by name, the subscription, and the RNG for new identifiers."""
 
     rng: random.Random
-    subscription: Subscription
+    subscription: FakeSubscription
     gc_config: GCConfig = attrs.field(factory=GCConfig)
-    registries: dict[str, Registry] = attrs.field(factory=dict)
+    registries: dict[str, FakeRegistry] = attrs.field(factory=dict)
     credentials_issued: int = 0
 
     # ---- construction -------------------------------------------------------------------------
@@ -80,7 +88,7 @@ class FakeState:
             gc.finished = True
             reg.active_gc = None
 
-    def _apply_gc(self, reg: Registry, gc: GarbageCollection, when: float) -> None:
+    def _apply_gc(self, reg: FakeRegistry, gc: FakeGarbageCollection, when: float) -> None:
         if gc.type in ("untagged manifests only", "untagged manifests and unreferenced blobs"):
             for repo in list(reg.repositories.values()):
                 for digest in [d for d, m in repo.manifests.items() if not m.tags]:
@@ -99,14 +107,14 @@ class FakeState:
 
     # ---- registries and subscription ----------------------------------------------------------
 
-    def registry(self, name: str) -> Registry:
+    def registry(self, name: str) -> FakeRegistry:
         """Return a registry by name or raise 404."""
         reg = self.registries.get(name)
         if reg is None:
             raise NotFoundError("registry does not exist")
         return reg
 
-    def the_registry(self) -> Registry:
+    def the_registry(self) -> FakeRegistry:
         """The single registry the legacy ``/v2/registry`` API addresses (404 if none, 412 if several)."""
         if not self.registries:
             raise NotFoundError("registry does not exist")
@@ -114,7 +122,7 @@ class FakeState:
             raise PreconditionFailedError(PRECONDITION_MULTIPLE_REGISTRIES)
         return next(iter(self.registries.values()))
 
-    def sorted_registries(self) -> list[Registry]:
+    def sorted_registries(self) -> list[FakeRegistry]:
         """Registries by name."""
         return [self.registries[n] for n in sorted(self.registries)]
 
@@ -126,7 +134,7 @@ class FakeState:
 
     def create_registry(
         self, name: object, region: object, tier_slug: object, now: float, *, legacy: bool
-    ) -> Registry:
+    ) -> FakeRegistry:
         """Create a registry (``POST /v2/registry`` when ``legacy``, else ``POST /v2/registries``)."""
         checked = check_registry_name(name)
         if legacy and tier_slug is None:
@@ -148,7 +156,7 @@ class FakeState:
                 self.subscription.updated_at = now
         elif len(self.registries) >= TIERS[self.subscription.tier].max_registries:
             raise PreconditionFailedError("registry is not eligible for tier because: [OverRegistryLimit]")
-        reg = Registry(name=checked, region=region, created_at=now, storage_usage_bytes_updated_at=now)
+        reg = FakeRegistry(name=checked, region=region, created_at=now, storage_usage_bytes_updated_at=now)
         self.registries[checked] = reg
         return reg
 
@@ -173,7 +181,7 @@ class FakeState:
             reasons.append("OverStorageLimit")
         return reasons
 
-    def update_subscription(self, tier_slug: object, now: float) -> Subscription:
+    def update_subscription(self, tier_slug: object, now: float) -> FakeSubscription:
         """Change tier; 412 ``registry is not eligible for tier because: [...]`` if not eligible."""
         if tier_slug is None:
             return self.subscription
@@ -259,7 +267,7 @@ class FakeState:
         digest: str | None = None,
         size_bytes: int | None = None,
         updated_at: float | None = None,
-    ) -> Manifest:
+    ) -> FakeManifest:
         """Push a manifest (new, or existing by ``digest``) and point ``tags`` at it."""
         self.tick(now)
         reg = self.registry(registry)
@@ -275,12 +283,12 @@ class FakeState:
         when = now if updated_at is None else updated_at
         repo = reg.repositories.get(repository)
         if repo is None:
-            repo = Repository(name=repository, base_layers=new_base_layers(self.rng))
+            repo = FakeRepository(name=repository, base_layers=new_base_layers(self.rng))
             reg.add_repository(repo)
         manifest = repo.manifests.get(digest) if digest is not None else None
         if manifest is None:
             refs = tuple(blobs) if blobs is not None else new_blobs(self.rng, repo.base_layers, layers)
-            manifest = Manifest(
+            manifest = FakeManifest(
                 digest=digest or random_digest(self.rng),
                 blobs=refs,
                 size_bytes=size_bytes
@@ -295,14 +303,14 @@ class FakeState:
             old = repo.tags.get(name)
             if old is not None:
                 old.manifest.tags.discard(name)
-            repo.tags[name] = Tag(name, manifest, when)
+            repo.tags[name] = FakeTag(name, manifest, when)
             manifest.tags.add(name)
         repo.invalidate()
         return manifest
 
     # ---- garbage collection --------------------------------------------------------------------
 
-    def start_gc(self, registry: str, gc_type: object, now: float) -> GarbageCollection:
+    def start_gc(self, registry: str, gc_type: object, now: float) -> FakeGarbageCollection:
         """Start a GC (409 if one is active). The registry is read-only until it ends."""
         self.tick(now)
         reg = self.registry(registry)
@@ -315,7 +323,7 @@ class FakeState:
                 f"garbage collection {reg.active_gc.uuid} is already active on registry {reg.name}"
             )
         config = self.gc_config
-        gc = GarbageCollection(
+        gc = FakeGarbageCollection(
             uuid=random_uuid(self.rng),
             registry_name=reg.name,
             type=gc_type,
@@ -329,7 +337,7 @@ class FakeState:
         self.tick(now)  # a zero step finishes at once
         return gc
 
-    def active_gc(self, registry: str, now: float) -> GarbageCollection:
+    def active_gc(self, registry: str, now: float) -> FakeGarbageCollection:
         """The active GC, or 404."""
         self.tick(now)
         gc = self.registry(registry).active_gc
@@ -337,12 +345,12 @@ class FakeState:
             raise NotFoundError("no active garbage collection")
         return gc
 
-    def gc_history(self, registry: str, now: float) -> list[GarbageCollection]:
+    def gc_history(self, registry: str, now: float) -> list[FakeGarbageCollection]:
         """Every GC of the registry, newest first."""
         self.tick(now)
         return self.registry(registry).garbage_collections[::-1]
 
-    def update_gc(self, registry: str, gc_uuid: str, cancel: bool, now: float) -> GarbageCollection:
+    def update_gc(self, registry: str, gc_uuid: str, cancel: bool, now: float) -> FakeGarbageCollection:
         """Cancel a GC: ``cancelling`` now, ``cancelled`` one step later, nothing removed."""
         self.tick(now)
         reg = self.registry(registry)

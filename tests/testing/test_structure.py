@@ -65,3 +65,39 @@ def test_fakedocr_composes_the_app_and_exposes_all_of_it() -> None:
     assert token in fake.app.tokens
     manifest = fake.push("example", "fresh/app", "v1")
     assert fake.app.state.registries["example"].repositories["fresh/app"].tags["v1"].manifest is manifest
+
+
+def test_no_exported_name_collides_with_the_sdk() -> None:
+    import docr_async
+    import docr_async.testing
+
+    assert set(docr_async.testing.__all__).isdisjoint(docr_async.__all__)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("GarbageCollection", "FakeGarbageCollection"),
+        ("Manifest", "FakeManifest"),
+        ("Registry", "FakeRegistry"),
+        ("Repository", "FakeRepository"),
+        ("Subscription", "FakeSubscription"),
+        ("Tag", "FakeTag"),
+    ],
+)
+def test_old_model_names_still_import_with_a_deprecation_warning(old: str, new: str) -> None:
+    import docr_async.testing
+
+    with pytest.warns(DeprecationWarning, match=rf"docr_async\.testing\.{old} is deprecated; use .*\.{new}"):
+        alias = getattr(docr_async.testing, old)
+    assert alias is getattr(docr_async.testing, new)
+    assert old not in docr_async.testing.__all__
+    with pytest.warns(DeprecationWarning):
+        exec(f"from docr_async.testing import {old}", {})  # the `from ... import` form warns too
+
+
+def test_an_unknown_name_is_still_an_attribute_error() -> None:
+    import docr_async.testing
+
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        docr_async.testing.Nope  # noqa: B018
