@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from ..models import GCType
 from ._errors import UnprocessableError
 
 if TYPE_CHECKING:
@@ -39,8 +40,9 @@ GC_TYPES: tuple[str, ...] = (
     "untagged manifests and unreferenced blobs",
 )
 """The garbage-collection types of the ``registry_run_gc`` schema."""
-DEFAULT_GC_TYPE = "unreferenced blobs only"
-"""The type used when a start request carries no body (godo and doctl PR #922)."""
+DEFAULT_GC_TYPE = GCType.UNREFERENCED_BLOBS_ONLY
+"""The type the API uses when a start request carries no body (godo and doctl PR #922). The same
+object as the SDK's ``GCType.UNREFERENCED_BLOBS_ONLY``: one meaning across the package."""
 
 GC_STATUSES: tuple[str, ...] = (
     "requested",

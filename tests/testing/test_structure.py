@@ -92,7 +92,7 @@ def test_old_model_names_still_import_with_a_deprecation_warning(old: str, new: 
         alias = getattr(docr_async.testing, old)
     assert alias is getattr(docr_async.testing, new)
     assert old not in docr_async.testing.__all__
-    with pytest.warns(DeprecationWarning):
+    with pytest.warns(DeprecationWarning, match=rf"use docr_async\.testing\.{new}"):
         exec(f"from docr_async.testing import {old}", {})  # the `from ... import` form warns too
 
 
