@@ -6,7 +6,7 @@ need (a protocol, so this module does not import the application that imports it
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
@@ -46,18 +46,10 @@ class FakeControls(Protocol):
 
     def reseed(self, seed: int | None = None, spec: SeedSpec | None = None) -> None: ...
 
-    def push(
-        self,
-        registry: str,
-        repository: str,
-        tag: str | Sequence[str] | None = None,
-        *,
-        layers: int | None = None,
-        blobs: Sequence[tuple[str, int]] | None = None,
-        digest: str | None = None,
-        size_bytes: int | None = None,
-        updated_at: float | None = None,
-    ) -> FakeManifest: ...
+    @property
+    def push(self) -> Callable[..., FakeManifest]:
+        """``FakeApp.push``; the control route passes the request body as its keywords."""
+        ...
 
     def add_token(self, token: str | None = None) -> str: ...
 

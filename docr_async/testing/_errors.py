@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+T = TypeVar("T")
+
 __all__ = [
     "PRECONDITION_MULTIPLE_REGISTRIES",
     "BadRequestError",
@@ -11,6 +18,7 @@ __all__ = [
     "PreconditionFailedError",
     "ReadOnlyRegistryError",
     "UnprocessableError",
+    "find_or_404",
 ]
 
 
@@ -70,3 +78,11 @@ PRECONDITION_MULTIPLE_REGISTRIES = (
     "https://docs.digitalocean.com/reference/api/digitalocean/#tag/Container-Registry for more info."
 )
 """DigitalOcean's verbatim 412 message from ``GET``/``DELETE /v2/registry`` (spec example)."""
+
+
+def find_or_404(items: Mapping[str, T], key: str, message: str) -> T:
+    """``items[key]``, or a :class:`NotFoundError` with ``message``."""
+    found = items.get(key)
+    if found is None:
+        raise NotFoundError(message)
+    return found

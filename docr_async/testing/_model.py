@@ -9,7 +9,7 @@ import math
 import attrs
 
 from ._catalog import TERMINAL_GC_STATUSES, TIERS
-from ._errors import NotFoundError, ReadOnlyRegistryError
+from ._errors import ReadOnlyRegistryError, find_or_404
 from ._primitives import JSONDict, isoformat
 
 __all__ = [
@@ -235,10 +235,7 @@ class FakeRegistry:
 
     def repository(self, name: str) -> FakeRepository:
         """Return a repository or raise 404."""
-        repo = self.repositories.get(name)
-        if repo is None:
-            raise NotFoundError("repository not found")
-        return repo
+        return find_or_404(self.repositories, name, "repository not found")
 
     def referenced_blobs(self) -> set[str]:
         """Digests referenced by at least one manifest."""

@@ -15,6 +15,7 @@ from ._paging import cursor_page, number_page, read_cursor
 
 if TYPE_CHECKING:
     from ._http import Ctx, Reply
+    from ._model import FakeRegistry, FakeRepository
     from ._primitives import JSONDict
 
 
@@ -50,8 +51,8 @@ async def registry_create(ctx: Ctx) -> Reply:
 
 
 async def registries_get(ctx: Ctx) -> Reply:
-    registry_name = ctx.params["registry_name"]
-    return 200, {"registry": ctx.state.registry(registry_name).to_json()}
+    p = ctx.params
+    return 200, {"registry": ctx.state.registry(p["registry_name"]).to_json()}
 
 
 async def registry_get(ctx: Ctx) -> Reply:
@@ -59,8 +60,8 @@ async def registry_get(ctx: Ctx) -> Reply:
 
 
 async def registries_delete(ctx: Ctx) -> Reply:
-    registry_name = ctx.params["registry_name"]
-    ctx.state.delete_registry(registry_name, ctx.now)
+    p = ctx.params
+    ctx.state.delete_registry(p["registry_name"], ctx.now)
     return 204, None
 
 
@@ -78,8 +79,8 @@ def _credentials(ctx: Ctx) -> JSONDict:
 
 
 async def registries_docker_credentials(ctx: Ctx) -> Reply:
-    registry_name = ctx.params["registry_name"]
-    ctx.state.registry(registry_name)
+    p = ctx.params
+    ctx.state.registry(p["registry_name"])
     return 200, _credentials(ctx)
 
 
@@ -114,9 +115,9 @@ async def validate_name(ctx: Ctx) -> Reply:
 
 
 async def registry_list_repositories(ctx: Ctx) -> Reply:
-    registry_name = ctx.params["registry_name"]
+    p = ctx.params
     ctx.paging()
-    reg = ctx.state.registry(registry_name)
+    reg = ctx.state.registry(p["registry_name"])
     return 200, number_page(
         ctx,
         "repositories",
@@ -126,10 +127,10 @@ async def registry_list_repositories(ctx: Ctx) -> Reply:
 
 
 async def list_repos_v2(ctx: Ctx) -> Reply:
-    registry_name = ctx.params["registry_name"]
+    p = ctx.params
     ctx.paging()
     cursor = read_cursor(ctx)
-    reg = ctx.state.registry(registry_name)
+    reg = ctx.state.registry(p["registry_name"])
     names = reg.sorted_repository_names()
     return 200, cursor_page(
         ctx, cursor, "repositories", names, lambda n: reg.repositories[n].to_json_v2(reg.name)
@@ -137,45 +138,39 @@ async def list_repos_v2(ctx: Ctx) -> Reply:
 
 
 async def registries_delete_repository(ctx: Ctx) -> Reply:
-    registry_name = ctx.params["registry_name"]
-    repository_name = ctx.params["repository_name"]
-    ctx.state.delete_repository(registry_name, repository_name, ctx.now)
+    p = ctx.params
+    ctx.state.delete_repository(p["registry_name"], p["repository_name"], ctx.now)
     return 204, None
 
 
-async def list_tags(ctx: Ctx) -> Reply:
-    registry_name = ctx.params["registry_name"]
-    repository_name = ctx.params["repository_name"]
+def _listed_repository(ctx: Ctx) -> tuple[FakeRegistry, FakeRepository]:
+    """Check the paging parameters (400), then find the listed repository (404)."""
     ctx.paging()
-    reg = ctx.state.registry(registry_name)
-    repo = reg.repository(repository_name)
+    reg = ctx.state.registry(ctx.params["registry_name"])
+    return reg, reg.repository(ctx.params["repository_name"])
+
+
+async def list_tags(ctx: Ctx) -> Reply:
+    reg, repo = _listed_repository(ctx)
     return 200, number_page(ctx, "tags", repo.sorted_tags(), lambda t: t.to_json(reg.name, repo.name))
 
 
 async def delete_tag(ctx: Ctx) -> Reply:
-    registry_name = ctx.params["registry_name"]
-    repository_name = ctx.params["repository_name"]
-    repository_tag = ctx.params["repository_tag"]
-    ctx.state.delete_tag(registry_name, repository_name, repository_tag, ctx.now)
+    p = ctx.params
+    ctx.state.delete_tag(p["registry_name"], p["repository_name"], p["repository_tag"], ctx.now)
     return 204, None
 
 
 async def list_manifests(ctx: Ctx) -> Reply:
-    registry_name = ctx.params["registry_name"]
-    repository_name = ctx.params["repository_name"]
-    ctx.paging()
-    reg = ctx.state.registry(registry_name)
-    repo = reg.repository(repository_name)
+    reg, repo = _listed_repository(ctx)
     return 200, number_page(
         ctx, "manifests", repo.sorted_manifests(), lambda m: m.to_json(reg.name, repo.name)
     )
 
 
 async def delete_manifest(ctx: Ctx) -> Reply:
-    registry_name = ctx.params["registry_name"]
-    repository_name = ctx.params["repository_name"]
-    manifest_digest = ctx.params["manifest_digest"]
-    ctx.state.delete_manifest(registry_name, repository_name, manifest_digest, ctx.now)
+    p = ctx.params
+    ctx.state.delete_manifest(p["registry_name"], p["repository_name"], p["manifest_digest"], ctx.now)
     return 204, None
 
 
@@ -183,33 +178,32 @@ async def delete_manifest(ctx: Ctx) -> Reply:
 
 
 async def run_gc(ctx: Ctx) -> Reply:
-    registry_name = ctx.params["registry_name"]
+    p = ctx.params
     body = await ctx.json_body(required=False) or {}
-    ctx.state.registry(registry_name)
-    gc = ctx.state.start_gc(registry_name, body.get("type"), ctx.now)
+    ctx.state.registry(p["registry_name"])
+    gc = ctx.state.start_gc(p["registry_name"], body.get("type"), ctx.now)
     return 201, {"garbage_collection": gc.to_json(ctx.now)}
 
 
 async def get_gc(ctx: Ctx) -> Reply:
-    registry_name = ctx.params["registry_name"]
-    gc = ctx.state.active_gc(registry_name, ctx.now)
+    p = ctx.params
+    gc = ctx.state.active_gc(p["registry_name"], ctx.now)
     return 200, {"garbage_collection": gc.to_json(ctx.now)}
 
 
 async def list_gcs(ctx: Ctx) -> Reply:
-    registry_name = ctx.params["registry_name"]
+    p = ctx.params
     ctx.paging()
-    history = ctx.state.gc_history(registry_name, ctx.now)
+    history = ctx.state.gc_history(p["registry_name"], ctx.now)
     return 200, number_page(ctx, "garbage_collections", history, lambda g: g.to_json(ctx.now))
 
 
 async def update_gc(ctx: Ctx) -> Reply:
-    registry_name = ctx.params["registry_name"]
-    garbage_collection_uuid = ctx.params["garbage_collection_uuid"]
+    p = ctx.params
     body = await ctx.json_body(required=True)
     assert body is not None
     cancel = body.get("cancel", False)
     if not isinstance(cancel, bool):
         raise UnprocessableError("cancel must be a boolean")
-    gc = ctx.state.update_gc(registry_name, garbage_collection_uuid, cancel, ctx.now)
+    gc = ctx.state.update_gc(p["registry_name"], p["garbage_collection_uuid"], cancel, ctx.now)
     return 200, {"garbage_collection": gc.to_json(ctx.now)}

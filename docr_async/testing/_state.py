@@ -32,6 +32,7 @@ from ._errors import (
     NotFoundError,
     PreconditionFailedError,
     UnprocessableError,
+    find_or_404,
 )
 from ._model import (
     BlobRef,
@@ -109,10 +110,7 @@ class FakeState:
 
     def registry(self, name: str) -> FakeRegistry:
         """Return a registry by name or raise 404."""
-        reg = self.registries.get(name)
-        if reg is None:
-            raise NotFoundError("registry does not exist")
-        return reg
+        return find_or_404(self.registries, name, "registry does not exist")
 
     def the_registry(self) -> FakeRegistry:
         """The single registry the legacy ``/v2/registry`` API addresses (404 if none, 412 if several)."""
@@ -234,9 +232,7 @@ class FakeState:
         self.tick(now)
         reg = self.registry(registry)
         repo = reg.repository(repository)
-        found = repo.tags.get(tag)
-        if found is None:
-            raise NotFoundError("tag not found")
+        found = find_or_404(repo.tags, tag, "tag not found")
         reg.ensure_writable()
         del repo.tags[tag]
         found.manifest.tags.discard(tag)
@@ -247,9 +243,7 @@ class FakeState:
         self.tick(now)
         reg = self.registry(registry)
         repo = reg.repository(repository)
-        manifest = repo.manifests.get(digest)
-        if manifest is None:
-            raise NotFoundError("manifest not found")
+        manifest = find_or_404(repo.manifests, digest, "manifest not found")
         reg.ensure_writable()
         for name in manifest.tags:
             del repo.tags[name]
