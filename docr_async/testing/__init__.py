@@ -4,7 +4,8 @@ It speaks both API families (``/v2/registries...`` and the deprecated ``/v2/regi
 DigitalOcean's pagination, rate limits, error bodies, garbage-collection lifecycle and 412 quirks,
 plus seeded fault injection. See ``docs/testing.md``.
 
-This package depends only on the standard library, aiohttp, attrs and yarl.
+Besides the SDK's ``GCType`` (for :data:`DEFAULT_GC_TYPE`), it uses only the standard library,
+aiohttp, attrs and yarl. How it is organised: docs/testing.md, "How the fake is organised".
 """
 
 from __future__ import annotations

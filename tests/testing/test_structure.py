@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
+from pathlib import Path
 
 import attrs
 import pytest
 
+import docr_async.testing
 from docr_async.testing import FakeApp, FakeConfig, FakeDOCR, FaultConfig, GCConfig, ManualClock, SeedSpec
 from docr_async.testing._configs import FakeOptions
 
@@ -101,3 +104,40 @@ def test_an_unknown_name_is_still_an_attribute_error() -> None:
 
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         docr_async.testing.Nope  # noqa: B018
+
+
+PACKAGE_DIR = Path(docr_async.testing.__file__).parent
+
+
+def intra_package_imports(path: Path) -> set[str]:
+    """Modules of docr_async.testing that ``path`` imports, TYPE_CHECKING imports included."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            if node.module:
+                found.add(node.module)
+            else:
+                found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_no_import_cycle_inside_the_fake() -> None:
+    graph = {p.stem: intra_package_imports(p) for p in PACKAGE_DIR.glob("*.py")}
+    state: dict[str, str] = {}
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = "open"
+        for dep in sorted(graph.get(module, ())):
+            assert state.get(dep) != "open", f"import cycle: {' -> '.join([*path, dep])}"
+            if dep not in state:
+                visit(dep, [*path, dep])
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE_DIR.glob("*.py")), ids=lambda p: p.name)
+def test_every_module_of_the_fake_stays_small(path: Path) -> None:
+    assert len(path.read_text().splitlines()) <= 500
