@@ -3,7 +3,7 @@ garbage-collection progress and seed data, with the attrs validators they share 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import attrs
@@ -48,7 +48,7 @@ def _check_non_negative(_inst: object, attribute: attrs.Attribute[Any], value: A
         raise ValueError(f"{attribute.name} must not be negative, got {value!r}")
 
 
-def _to_methods(value: Sequence[str] | None) -> frozenset[str] | None:
+def _to_methods(value: Iterable[str] | None) -> frozenset[str] | None:
     if value is None:
         return None
     if isinstance(value, str):
