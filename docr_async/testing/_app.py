@@ -7,6 +7,7 @@ import asyncio
 import collections
 import hashlib
 import logging
+import math
 import random
 import re
 import time
@@ -30,7 +31,7 @@ from ._faults import FaultInjector
 from ._http import BAD_GATEWAY_HTML, Ctx, drop_connection, encode_json, error_body, error_reply
 from ._limiter import ServerRateLimiter
 from ._model import BlobRef, FakeManifest
-from ._primitives import Clock, JSONDict, random_uuid, token_for_seed
+from ._primitives import Clock, JSONDict, ManualClock, ShiftedClock, random_uuid, token_for_seed
 from ._records import RequestRecord, TokenStats
 from ._routes import API_ROUTES, match, split_raw_path
 from ._state import FakeState
@@ -143,6 +144,23 @@ class FakeApp:
     def reset_rate_limits(self) -> None:
         """Forget every counted request, restoring every token's full budget."""
         self._limiter.reset()
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the fake's time forward by ``seconds`` and return the new time.
+
+        Garbage collections, rate-limit windows and timestamps all follow. A :class:`ManualClock`
+        is advanced in place; any other clock is wrapped with an offset. This lets a test drive a
+        standalone fake (``POST /_fake/clock``) in virtual time instead of waiting.
+
+        Raises:
+            ValueError: If ``seconds`` is negative or not finite.
+        """
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"seconds must be a finite number >= 0, not {seconds!r}")
+        if isinstance(self.clock, ManualClock):
+            return self.clock.advance(seconds)
+        self.clock = ShiftedClock(self.clock, seconds)
+        return self.clock()
 
     @property
     def gc_config(self) -> GCConfig:

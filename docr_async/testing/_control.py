@@ -44,6 +44,8 @@ class FakeControls(Protocol):
 
     def reset_rate_limits(self) -> None: ...
 
+    def advance_clock(self, seconds: float) -> float: ...
+
     def reseed(self, seed: int | None = None, spec: SeedSpec | None = None) -> None: ...
 
     @property
@@ -155,6 +157,19 @@ async def _revoke_token(app: FakeControls, ctx: Ctx) -> Reply:
     return 204, None
 
 
+async def _advance_clock(app: FakeControls, ctx: Ctx) -> Reply:
+    body = await ctx.json_body(required=True)
+    assert body is not None
+    seconds = body.get("advance")
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        raise UnprocessableError("advance must be a number of seconds")
+    try:
+        now = app.advance_clock(float(seconds))
+    except ValueError as exc:
+        raise UnprocessableError(str(exc)) from None
+    return 200, {"now": now}
+
+
 CONTROL_ROUTES: tuple[Route[ControlHandler], ...] = (
     route("GET", "/_fake/state", "state", _state),
     route("GET", "/_fake/requests", "requests", _requests),
@@ -165,6 +180,7 @@ CONTROL_ROUTES: tuple[Route[ControlHandler], ...] = (
     route("PUT", "/_fake/rate-limits", "set_rate_limits", _set_rate_limits),
     route("GET", "/_fake/gc", "gc", _get_gc),
     route("PUT", "/_fake/gc", "set_gc", _set_gc),
+    route("POST", "/_fake/clock", "advance_clock", _advance_clock),
     route("POST", "/_fake/seed", "seed", _seed),
     route("POST", "/_fake/push", "push", _push),
     route("POST", "/_fake/tokens", "add_token", _add_token),

@@ -83,3 +83,15 @@ class ManualClock:
     def set(self, now: float) -> None:
         """Jump to an absolute time."""
         self.now = now
+
+
+@attrs.frozen
+class ShiftedClock:
+    """Another clock moved forward by a fixed offset (what ``advance_clock`` makes of a real clock)."""
+
+    base: Clock
+    offset: float
+
+    def __call__(self) -> float:
+        """Return the base clock's time plus the offset."""
+        return self.base() + self.offset

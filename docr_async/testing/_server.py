@@ -55,6 +55,7 @@ class FakeDOCR:
         self.set_faults = app.set_faults
         self.clear_faults = app.clear_faults
         self.reset_rate_limits = app.reset_rate_limits
+        self.advance_clock = app.advance_clock
         self.add_token = app.add_token
         self.revoke_token = app.revoke_token
         self.stats = app.stats
