@@ -12,20 +12,17 @@ import asyncio
 import contextlib
 import logging
 import math
-import re
 import time
 from collections import Counter, deque
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import attrs
-from multidict import CIMultiDict, CIMultiDictProxy
-
-from ._constants import BURST_LIMIT, BURST_WINDOW, HEADER_LIMIT, HEADER_REMAINING, HEADER_RESET
+from ._constants import BURST_LIMIT, BURST_WINDOW
+from ._ratelimit_headers import RateLimitInfo
 from .exceptions import RateLimitBudgetError
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Mapping
+    from collections.abc import Awaitable, Callable
+    from datetime import datetime
 
 __all__ = ["DEFAULT_429_PAUSE", "MAX_PAUSE", "RateLimitInfo", "RateLimiter"]
 
@@ -35,80 +32,6 @@ DEFAULT_429_PAUSE = 1.0
 """The pause after a 429 that says neither ``Retry-After`` nor an exhausted hourly budget."""
 MAX_PAUSE = 86_400.0
 """The longest pause :meth:`RateLimiter.pause` applies (24 h); longer requests are clamped."""
-
-_MAX_COUNT = 2**31 - 1
-"""Larger ``ratelimit-limit`` / ``ratelimit-remaining`` values are treated as malformed."""
-_MAX_EPOCH = 253_402_300_799
-"""9999-12-31T23:59:59Z, the last second ``datetime`` can represent."""
-_INTEGER = re.compile(r"\+?\d{1,19}", re.ASCII)
-_WANTED = frozenset({HEADER_LIMIT, HEADER_REMAINING, HEADER_RESET})
-_CASE_INSENSITIVE = (CIMultiDict, CIMultiDictProxy)
-
-
-def _parse_int(value: object, maximum: int) -> int | None:
-    """Return a non-negative integer header value, or ``None`` when missing or malformed."""
-    if value is None:
-        return None
-    text = str(value).strip()
-    if not _INTEGER.fullmatch(text):
-        return None
-    number = int(text)
-    return number if number <= maximum else None
-
-
-@attrs.frozen(kw_only=True)
-class RateLimitInfo:
-    """The hourly budget as last reported by the API."""
-
-    limit: int | None = None
-    """Requests allowed per sliding hour (``ratelimit-limit``), e.g. 5000."""
-    remaining: int | None = None
-    """Requests left in the sliding hour (``ratelimit-remaining``)."""
-    reset_at: datetime | None = None
-    """When the oldest counted request expires (``ratelimit-reset``), timezone-aware UTC."""
-
-    @classmethod
-    def from_headers(cls, headers: Mapping[str, str]) -> RateLimitInfo | None:
-        """Read the ``ratelimit-*`` headers of a response.
-
-        Header names are matched case-insensitively, for a plain ``dict`` as for aiohttp's
-        ``CIMultiDictProxy``. A malformed value (not a plain non-negative integer, or absurdly
-        large) becomes ``None`` for that field. Never raises.
-
-        Args:
-            headers: The response headers.
-
-        Returns:
-            The budget, or ``None`` when none of the three headers is present.
-        """
-        if isinstance(headers, _CASE_INSENSITIVE):
-            raw_limit = headers.get(HEADER_LIMIT)
-            raw_remaining = headers.get(HEADER_REMAINING)
-            raw_reset = headers.get(HEADER_RESET)
-        else:
-            found: dict[str, str] = {}
-            for key, value in headers.items():
-                name = str(key).lower()
-                if name in _WANTED:
-                    found.setdefault(name, value)
-            raw_limit = found.get(HEADER_LIMIT)
-            raw_remaining = found.get(HEADER_REMAINING)
-            raw_reset = found.get(HEADER_RESET)
-        if raw_limit is None and raw_remaining is None and raw_reset is None:
-            return None
-        reset = _parse_int(raw_reset, _MAX_EPOCH)
-        return cls(
-            limit=_parse_int(raw_limit, _MAX_COUNT),
-            remaining=_parse_int(raw_remaining, _MAX_COUNT),
-            reset_at=None if reset is None else datetime.fromtimestamp(reset, tz=UTC),
-        )
-
-    def seconds_until_reset(self, now: float | None = None) -> float | None:
-        """Return seconds from ``now`` (epoch seconds, default the wall clock) to ``reset_at``, at least 0."""
-        if self.reset_at is None:
-            return None
-        current = time.time() if now is None else now
-        return max(self.reset_at.timestamp() - current, 0.0)
 
 
 class RateLimiter:

@@ -32,8 +32,7 @@ from ._constants import (
     LOGGER_NAME,
     MAX_RESPONSE_BYTES,
 )
-from ._ratelimit import RateLimitInfo
-from ._retry import parse_retry_after
+from ._ratelimit_headers import RateLimitInfo, parse_retry_after
 from ._version import __version__
 from .exceptions import (
     APIConnectionError,

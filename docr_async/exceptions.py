@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, ClassVar
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from ._ratelimit import RateLimitInfo
+    from ._ratelimit_headers import RateLimitInfo
 
 __all__ = [
     "APIConnectionError",

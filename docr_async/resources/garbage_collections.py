@@ -153,7 +153,7 @@ class GarbageCollections(Resource):
         _check_seconds("max_poll_interval", max_poll_interval)
         if timeout is not None:
             _check_seconds("timeout", timeout, zero_ok=True)
-        limiter = self._client._transport.limiter
+        limiter = self._core.limiter
         deadline = None if timeout is None else limiter.clock() + timeout
         interval = poll_interval
         while True:
