@@ -74,7 +74,9 @@ class Resource:
         except _SHAPE_ERRORS as exc:
             # Server text (a bad value) may echo the token back: scrub it like error messages.
             message = self._core.scrub(f"unexpected response shape: {exc}")
-            raise _invalid(response, message) from None
+        # Raised outside the except block, so the structuring error (holding the raw values) is
+        # not chained to it.
+        raise _invalid(response, message)
 
     def _list(
         self,
@@ -110,6 +112,7 @@ class Resource:
             if key not in data and (data.get("meta") or {}).get("total") != 0:
                 # An empty listing may omit its array; one that reports items may not.
                 raise _invalid(response, f"expected a JSON object with key {key!r}")
+            shape_error = None
             try:
                 items = core.structure(data.get(key) or [], item_type)
                 meta = data.get("meta") or {}
@@ -118,8 +121,9 @@ class Resource:
                 if not isinstance(links, dict):
                     raise TypeError(f"links.pages must be an object, got {type(links).__name__}")
             except _SHAPE_ERRORS as exc:
-                message = core.scrub(f"unexpected listing shape: {exc}")
-                raise _invalid(response, message) from None
+                shape_error = core.scrub(f"unexpected listing shape: {exc}")
+            if shape_error is not None:  # raised here, not chained to the structuring error
+                raise _invalid(response, shape_error)
             return Page(
                 items=items,
                 total=total if isinstance(total, int) else None,
