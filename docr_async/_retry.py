@@ -91,7 +91,8 @@ class RetryPolicy:
     deadline: float | None = attrs.field(default=300.0, validator=_check_non_negative)
     """Overall seconds for one call, timed by the limiter's clock: waits for rate-limit budget, 429
     pauses, backoff sleeps and every attempt (the last one's timeout shrinks to what is left).
-    ``None`` for no deadline. A budget wait must also be within ``max_wait``."""
+    ``None`` for no deadline; ``0`` leaves no time for any attempt. A budget wait must also be
+    within ``max_wait``."""
     retry_statuses: frozenset[int] = attrs.field(
         default=frozenset({429, 500, 502, 503, 504}), converter=_to_statuses, validator=_check_statuses
     )
