@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import _target
@@ -193,9 +195,15 @@ async def test_server_errors_are_502(fake: FakeDOCR) -> None:
 
 
 async def test_connection_errors_are_502(fake: FakeDOCR) -> None:
-    await fake.close()  # nothing listens on its port any more
-    async with serve(fake, retry=NO_RETRY) as http:
-        assert (await error(await http.get("/registries"), 502))["type"] == "APIConnectionError"
+    # A port this test holds bound but not listening for the whole test: every connection to it is
+    # refused, and no other process can take it (a freed port could be listened on by anyone).
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        refused = f"http://127.0.0.1:{held.getsockname()[1]}"
+        factory = partial(_target.open_client, base_url=refused, token=fake.token, retry=NO_RETRY)
+        app = web_app.create_app(factory)
+        async with TestClient(TestServer(app)) as http:
+            assert (await error(await http.get("/registries"), 502))["type"] == "APIConnectionError"
 
 
 async def test_an_error_mid_stream_ends_it_with_an_error_line(fake: FakeDOCR) -> None:

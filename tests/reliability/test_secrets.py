@@ -29,6 +29,7 @@ import attrs
 import pytest
 import yaml
 from aiohttp import web
+from virtual_gc import gc_in_virtual_time
 
 from docr_async import (
     APIConnectionError,
@@ -315,9 +316,8 @@ async def test_every_method_and_every_error_path_at_debug_leaks_nothing(docr_log
     errors: list[DOCRError] = []
     with captured_logs() as capture:
         # Every public method, successfully, against the fake (echoing the token into any error).
-        async with FakeDOCR(
-            seed=5, seed_spec=SPEC, rate_limits=UNLIMITED, gc=GCConfig(step_seconds=0.01)
-        ) as fake:
+        async with FakeDOCR(seed=5, seed_spec=SPEC, rate_limits=UNLIMITED) as fake:
+            gc_in_virtual_time(fake)  # the GC is still running when the cancel arrives
             fake.response_hooks.append(echo_token_hook)
             token = fake.token
             async with DOCRClient(token, base_url=fake.url, retry=FAST) as client:
