@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -12,6 +11,7 @@ import _target
 import pytest
 import web_app
 from aiohttp.test_utils import TestClient, TestServer
+from refused_port import refused_url
 
 from docr_async import NO_RETRY, DOCRClient
 from docr_async.testing import TIERS, FakeDOCR, FaultConfig, GCConfig
@@ -195,11 +195,7 @@ async def test_server_errors_are_502(fake: FakeDOCR) -> None:
 
 
 async def test_connection_errors_are_502(fake: FakeDOCR) -> None:
-    # A port this test holds bound but not listening for the whole test: every connection to it is
-    # refused, and no other process can take it (a freed port could be listened on by anyone).
-    with socket.socket() as held:
-        held.bind(("127.0.0.1", 0))
-        refused = f"http://127.0.0.1:{held.getsockname()[1]}"
+    with refused_url() as refused:  # held for the whole test: no other process can listen there
         factory = partial(_target.open_client, base_url=refused, token=fake.token, retry=NO_RETRY)
         app = web_app.create_app(factory)
         async with TestClient(TestServer(app)) as http:
