@@ -11,7 +11,7 @@ from ..exceptions import InvalidResponseError, ValidationError
 from ..pagination import AsyncPager, Page, Query, validate_per_page
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Awaitable, Callable, Mapping
 
     from .._core import ClientCore
     from .._transport import APIResponse
@@ -78,7 +78,7 @@ class Resource:
 
     def _list(
         self,
-        path: str,
+        path: str | Callable[[], Awaitable[str]],
         key: str,
         cls: type[T],
         *,
@@ -88,6 +88,9 @@ class Resource:
         token_based: bool = False,
     ) -> AsyncPager[T]:
         """An :class:`AsyncPager` over a paged listing at ``path`` whose items are under ``key``.
+
+        ``path`` may be a coroutine function giving the path, called on every fetch (the first one
+        may discover the client's default registry).
 
         Raises:
             ValidationError: If ``per_page`` is out of range (before any request).
@@ -103,7 +106,8 @@ class Resource:
         item_type: Any = tuple[cls, ...]  # type: ignore[valid-type]
 
         async def fetch(q: Query) -> Page[T]:
-            response = await core.request("GET", path, params=q)
+            # A callable path resolves the client's default registry on the first fetch.
+            response = await core.request("GET", path if isinstance(path, str) else await path(), params=q)
             data = response.data
             if not isinstance(data, dict):
                 raise _invalid(response, "expected a JSON object")

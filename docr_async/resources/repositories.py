@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from .._constants import DEFAULT_PER_PAGE
 from ..models import Repository, RepositoryV2
-from ..names import encode_repository, resolve_repository, validate_registry_name
-from ._base import Resource
+from ..names import encode_repository
+from ._scoped import RegistryScoped, optional_registry, split_repository
 
 if TYPE_CHECKING:
     from ..pagination import AsyncPager
@@ -15,23 +15,24 @@ if TYPE_CHECKING:
 __all__ = ["LegacyRepositories", "Repositories"]
 
 
-class _RepositoryListing(Resource):
+class _RepositoryListing(RegistryScoped):
     def list(
-        self, registry: str, *, per_page: int = DEFAULT_PER_PAGE, page_token: str | None = None
+        self, registry: str | None = None, *, per_page: int = DEFAULT_PER_PAGE, page_token: str | None = None
     ) -> AsyncPager[RepositoryV2]:
         """List the repositories of a registry (V2 listing, cursor-paginated).
 
         Await the result for the first page, or ``async for`` it for every repository.
 
         Args:
-            registry: The registry name.
+            registry: The registry name (default: the client's default registry).
             per_page: Page size, 1-200.
             page_token: Resume a listing from a saved :attr:`Page.next_page_token`.
 
         Raises:
             ValidationError: On a bad registry name or ``per_page`` (before any request).
         """
-        path = f"{self._prefix}/{validate_registry_name(registry)}/repositoriesV2"
+        prefix = self._prefix
+        path = self._registry_path(optional_registry(registry), lambda reg: f"{prefix}/{reg}/repositoriesV2")
         return self._list(
             path, "repositories", RepositoryV2, per_page=per_page, page_token=page_token, token_based=True
         )
@@ -45,13 +46,14 @@ class Repositories(_RepositoryListing):
 
         Args:
             repository: The repository (``my/app``), or a pasted ``registry.digitalocean.com/<reg>/<repo>``.
-            registry: The registry name (optional when ``repository`` is a full reference).
+            registry: The registry name (default: the reference's, else the client's default registry).
 
         Raises:
             NotFoundError: If it does not exist.
             ConflictError: If garbage collection holds the registry read-only.
         """
-        registry, repository = resolve_repository(repository, registry)
+        given, repository = split_repository(repository, registry)
+        registry = await self._registry(given)
         await self._call("DELETE", f"{self._prefix}/{registry}/repositories/{encode_repository(repository)}")
 
 
@@ -59,12 +61,13 @@ class LegacyRepositories(_RepositoryListing):
     """Repositories in the deprecated single-registry API: ``client.legacy.repositories``."""
 
     def list_v1(
-        self, registry: str, *, per_page: int = DEFAULT_PER_PAGE, page: int = 1
+        self, registry: str | None = None, *, per_page: int = DEFAULT_PER_PAGE, page: int = 1
     ) -> AsyncPager[Repository]:
         """List repositories with the superseded V1 listing (``latest_tag`` instead of ``latest_manifest``).
 
         Raises:
             ValidationError: On a bad registry name or ``per_page``.
         """
-        path = f"{self._prefix}/{validate_registry_name(registry)}/repositories"
+        prefix = self._prefix
+        path = self._registry_path(optional_registry(registry), lambda reg: f"{prefix}/{reg}/repositories")
         return self._list(path, "repositories", Repository, per_page=per_page, page=page)

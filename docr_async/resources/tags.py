@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from .._constants import DEFAULT_PER_PAGE
 from ..models import Tag
-from ..names import encode_repository, resolve_repository, validate_tag
-from ._base import Resource
+from ..names import encode_repository, validate_tag
+from ._scoped import RegistryScoped, split_repository
 
 if TYPE_CHECKING:
     from ..pagination import AsyncPager
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["Tags"]
 
 
-class Tags(Resource):
+class Tags(RegistryScoped):
     """Tags of a repository: ``client.tags`` (and ``client.legacy.tags``)."""
 
     def list(
@@ -27,15 +27,17 @@ class Tags(Resource):
 
         Args:
             repository: The repository (``my/app``), or a pasted ``registry.digitalocean.com/<reg>/<repo>``.
-            registry: The registry name (optional when ``repository`` is a full reference).
+            registry: The registry name (default: the reference's, else the client's default registry).
             per_page: Page size, 1-200.
             page: The page to start from (1 = the newest).
 
         Raises:
             ValidationError: On bad names or ``per_page`` (before any request).
         """
-        registry, repository = resolve_repository(repository, registry)
-        path = f"{self._prefix}/{registry}/repositories/{encode_repository(repository)}/tags"
+        given, repository = split_repository(repository, registry)
+        tail = f"repositories/{encode_repository(repository)}/tags"
+        prefix = self._prefix
+        path = self._registry_path(given, lambda reg: f"{prefix}/{reg}/{tail}")
         return self._list(path, "tags", Tag, per_page=per_page, page=page)
 
     async def delete(self, tag: str, *, repository: str, registry: str | None = None) -> None:
@@ -47,7 +49,8 @@ class Tags(Resource):
             ConflictError: If garbage collection holds the registry read-only.
         """
         tag = validate_tag(tag)
-        registry, repository = resolve_repository(repository, registry)
+        given, repository = split_repository(repository, registry)
+        registry = await self._registry(given)
         await self._call(
             "DELETE", f"{self._prefix}/{registry}/repositories/{encode_repository(repository)}/tags/{tag}"
         )
