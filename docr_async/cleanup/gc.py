@@ -103,7 +103,11 @@ async def collect_garbage(
                 garbage_collection=active,
             )
         await gcs.wait(
-            active.uuid, registry=registry, timeout=timeout, poll_interval=poll_interval, raise_on_failure=False
+            active.uuid,
+            registry=registry,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            raise_on_failure=False,
         )
         waited = True
     gc = await gcs.start(registry, type=type)
