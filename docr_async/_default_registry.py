@@ -36,8 +36,8 @@ class DefaultRegistry:
     def __init__(self, configured: str | None = None) -> None:
         self._name = configured
         self._lock: asyncio.Lock | None = None
-        self._discoveries = 0
-        self._last_seen: tuple[str, ...] | None = None
+        self._finished = 0  # discoveries that got an answer
+        self._last_seen: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, registry: str | None) -> DefaultRegistry:
@@ -72,19 +72,18 @@ class DefaultRegistry:
             return self._name
         if self._lock is None:
             self._lock = asyncio.Lock()
-        seen_before = self._discoveries
+        finished_before = self._finished
         async with self._lock:
             if self.known is not None:  # another task discovered it while this one waited
                 return self.known
-            if self._discoveries != seen_before and self._last_seen is not None:
-                # A discovery finished while this task waited and found no single registry:
-                # share its answer instead of asking again. (A failed request leaves nothing
-                # to share, so the next waiter tries itself.)
+            if self._finished != finished_before:
+                # A discovery answered while this task waited and found no single registry: share
+                # its answer instead of asking again. (A failed request answers nothing, so the
+                # next waiter asks itself.)
                 raise _no_single(self._last_seen)
-            self._discoveries += 1
-            self._last_seen = None
             names = tuple(await discover())
             self._last_seen = names
+            self._finished += 1
             if len(names) != 1:
                 raise _no_single(names)
             self._name = names[0]
