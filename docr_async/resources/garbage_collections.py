@@ -52,6 +52,8 @@ def _wait_arguments(args: tuple[str, ...], uuid: str | None, registry: str | Non
     mistaken ``wait(uuid, registry)`` by the shape of a garbage collection uuid.
     """
     old = (*args, uuid) if uuid is not None else args
+    if not old:
+        return _uuid(uuid), optional_registry(registry)  # no uuid at all: a ValidationError
     if len(old) == 1:
         return _uuid(old[0]), optional_registry(registry)
     if len(old) != 2 or registry is not None:

@@ -78,7 +78,8 @@ MISTAKES: list[Any] = [
     ),
     pytest.param(lambda g: g.wait("staging", UUID, registry="staging"), TypeError, "one garbage", id="both"),
     pytest.param(lambda g: g.wait("staging", UUID, "x"), TypeError, "one garbage", id="three"),
-    pytest.param(lambda g: g.wait(), TypeError, "one garbage", id="none"),
+    pytest.param(lambda g: g.wait(), ValidationError, "uuid", id="none"),
+    pytest.param(lambda g: g.wait(uuid=None), ValidationError, "uuid", id="uuid-none"),
     pytest.param(lambda g: g.wait(UUID, registry="Staging"), ValidationError, "registry", id="bad-registry"),
     pytest.param(lambda g: g.wait("a/b"), ValidationError, "uuid", id="bad-uuid"),
 ]
