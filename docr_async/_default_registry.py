@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from ._constants import REGISTRY_ENV_VAR
 from .exceptions import ConfigurationError, RegistryDiscoveryError, ValidationError
-from .names import validate_registry_name
+from .names import REGISTRY_HOST, validate_registry_name
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["DefaultRegistry"]
 
 _HOW = f"pass registry=..., DOCRClient(registry=...) or set ${REGISTRY_ENV_VAR}"
+_LISTED = 10  # names shown in the message (an account has at most 10; a lying server may send more)
 
 
 class DefaultRegistry:
@@ -43,6 +44,8 @@ class DefaultRegistry:
     def from_config(cls, registry: str | None) -> DefaultRegistry:
         """The default from the client's ``registry`` argument, else ``$DIGITALOCEAN_REGISTRY``.
 
+        Either may also be written ``registry.digitalocean.com/<name>``, as in image references.
+
         Raises:
             ConfigurationError: If the name given (or the variable's value) is not a registry name.
         """
@@ -52,8 +55,9 @@ class DefaultRegistry:
             registry, source = (value or None), f"${REGISTRY_ENV_VAR}"
         if registry is None:
             return cls()
+        name = registry.removeprefix(REGISTRY_HOST + "/") if isinstance(registry, str) else registry
         try:
-            return cls(validate_registry_name(registry))
+            return cls(validate_registry_name(name))
         except ValidationError as exc:
             raise ConfigurationError(f"{source} {registry!r} is not a registry name: {exc.reason}") from None
 
@@ -94,6 +98,9 @@ def _no_single(names: tuple[str, ...]) -> RegistryDiscoveryError:
     if not names:
         message = f"no registry given and the account has none: create one, or {_HOW}"
     else:
-        listed = ", ".join(sorted(names))
+        shown = sorted(names)
+        listed = ", ".join(shown[:_LISTED]) + (
+            f", ... ({len(shown) - _LISTED} more)" if len(shown) > _LISTED else ""
+        )
         message = f"no registry given and the account has {len(names)} registries ({listed}): {_HOW}"
     return RegistryDiscoveryError(message, registries=tuple(sorted(names)))

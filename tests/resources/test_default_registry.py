@@ -210,6 +210,19 @@ async def test_the_environment_variable_names_the_default(monkeypatch: pytest.Mo
         assert operations(fake) == ["registries_get", "registries_get"]
 
 
+@pytest.mark.parametrize("value", ["prod", "registry.digitalocean.com/prod"])
+async def test_the_registry_may_be_written_with_the_registry_host(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_fake(seed_spec=SEVERAL) as fake:
+        async with client_for(fake, registry=value) as client:
+            assert (await client.registries.get()).name == "prod"
+        monkeypatch.setenv(ENV, value)
+        async with client_for(fake) as client:
+            assert (await client.repositories.list()).items[0].registry_name == "prod"
+        assert operations(fake) == ["registries_get", "registries_list_repositoriesV2"]
+
+
 async def test_a_blank_environment_variable_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV, "  ")
     async with running_fake(seed_spec=ONE) as fake, client_for(fake) as client:
@@ -312,6 +325,20 @@ def registry_list(*names: str) -> web.Response:
     return web.Response(
         text=json.dumps({"registries": [{"name": n} for n in names]}), content_type="application/json"
     )
+
+
+async def test_a_long_lying_registry_list_is_listed_briefly() -> None:
+    async def handler(_request: web.Request) -> web.Response:
+        return registry_list(*(f"reg-{i:03}" for i in range(500)))
+
+    async with registry_list_server(handler) as (client, seen):
+        with pytest.raises(RegistryDiscoveryError) as excinfo:
+            await client.registries.get()
+        assert len(excinfo.value.registries) == 500
+        assert "500 registries (reg-000, reg-001," in str(excinfo.value)
+        assert "reg-009, ... (490 more)" in str(excinfo.value)
+        assert "reg-010" not in str(excinfo.value)
+        assert seen == ["/v2/registries"]
 
 
 @pytest.mark.parametrize("name", ["../evil", "a/b", "", "UPPER", "x?y=1"])
