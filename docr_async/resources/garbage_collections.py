@@ -14,7 +14,7 @@ from ..names import validate_registry_name
 from ._base import Resource, _invalid
 
 if TYPE_CHECKING:
-    from ..pagination import AsyncPager
+    from ..pagination import AsyncPager, OnChange
 
 __all__ = ["DEFAULT_GC_TYPE", "HISTORY_LAG_POLLS", "GarbageCollections"]
 
@@ -27,6 +27,10 @@ HISTORY_LAG_POLLS = 5
 """Polls :meth:`GarbageCollections.wait` makes while a collection is neither active nor in the
 history yet (the active endpoint says 404 before the history lists the finished one) before it
 raises :class:`NotFoundError`."""
+
+
+def _gc_uuid(gc: GarbageCollection) -> str:
+    return gc.uuid
 
 
 def _gc_type(value: GCType | str) -> str:
@@ -104,15 +108,37 @@ class GarbageCollections(Resource):
         return self._structure(response, GarbageCollection, "garbage_collection")
 
     def list(
-        self, registry: str, *, per_page: int = DEFAULT_PER_PAGE, page: int = 1
+        self,
+        registry: str,
+        *,
+        per_page: int = DEFAULT_PER_PAGE,
+        page: int = 1,
+        on_change: OnChange = "reread",
     ) -> AsyncPager[GarbageCollection]:
         """List past and present garbage collections, newest first.
 
+        Args:
+            registry: The registry name.
+            per_page: Page size, 1-200.
+            page: The page to start from (1 = the newest).
+            on_change: ``"reread"`` (default) re-reads a listing that changed while it was read (at most
+                ``DEFAULT_MAX_REREADS`` times, never yielding an item twice); ``"raise"`` raises
+                :class:`~docr_async.exceptions.ListingChangedError` at the first sign of change.
+
         Raises:
-            ValidationError: On a bad registry name or ``per_page``.
+            ValidationError: On a bad registry name, ``per_page`` or ``on_change``.
+            ListingChangedError: While iterating, if the listing changed (see ``on_change``).
         """
         path = f"{self._prefix}/{validate_registry_name(registry)}/garbage-collections"
-        return self._list(path, "garbage_collections", GarbageCollection, per_page=per_page, page=page)
+        return self._list(
+            path,
+            "garbage_collections",
+            GarbageCollection,
+            per_page=per_page,
+            page=page,
+            identity=_gc_uuid,
+            on_change=on_change,
+        )
 
     async def cancel(self, uuid: str, *, registry: str) -> GarbageCollection:
         """Cancel an active garbage collection (it moves to ``cancelling``, then ``cancelled``).
