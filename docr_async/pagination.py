@@ -437,13 +437,14 @@ class _Check:
     def __init__(self, query: Query, first: Page[Any], token_based: bool) -> None:
         self.total = first.total
         self.start = first.page
-        self.per_page = int(query["per_page"])
+        per_page = query.get("per_page", "")
+        self.per_page = int(per_page) if per_page.isdigit() else 0
         self.count = 0
         self.from_start = "page_token" not in query and self.start == 1
         self.last: int | None = None  # the last page number, for page-number listings with a total
         self.expected = 0  # items from the start page to the end
-        if token_based or self.total is None:
-            return
+        if token_based or self.total is None or self.per_page < 1:
+            return  # no page plan: follow next links, check total, duplicates and the count
         pages = max(1, math.ceil(self.total / self.per_page))
         link = _link_query(first.links.get("last"))
         if link and link.get("page", "").isdigit() and int(link["page"]) != pages:

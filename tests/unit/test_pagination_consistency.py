@@ -214,3 +214,13 @@ def test_property_writers_never_break_the_promise(
 
     got, before, after = asyncio.run(run())
     assert_promise(got, before, after)
+
+
+async def test_query_without_per_page_follows_links_and_still_checks_the_count() -> None:
+    async def fetch(q: Query) -> Page[str]:
+        page = int(q.get("page", "1"))
+        links = {"next": f"{API}?page=2"} if page == 1 else {}
+        return Page(items=(f"p{page}",), total=3, query=q, links=links)
+
+    with pytest.raises(ListingChangedError, match="ended after 2 items, but total=3"):
+        await AsyncPager(fetch, {"page": "1"}, on_change="raise").collect()
