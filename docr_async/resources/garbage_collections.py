@@ -121,9 +121,8 @@ class GarbageCollections(Resource):
             registry: The registry name.
             per_page: Page size, 1-200.
             page: The page to start from (1 = the newest).
-            on_change: ``"reread"`` (default) re-reads a listing that changed while it was read (at most
-                ``DEFAULT_MAX_REREADS`` times, never yielding an item twice); ``"raise"`` raises
-                :class:`~docr_async.exceptions.ListingChangedError` at the first sign of change.
+            on_change: ``"reread"`` (default, bounded) or ``"raise"``, when the listing changed while it
+                was read (see :mod:`docr_async.pagination`).
 
         Raises:
             ValidationError: On a bad registry name, ``per_page`` or ``on_change``.

@@ -33,14 +33,7 @@ class Manifests(Resource):
     ) -> AsyncPager[Manifest]:
         """List a repository's manifests (tagged and untagged), newest first.
 
-        Args:
-            repository: The repository (``my/app``), or a pasted ``registry.digitalocean.com/<reg>/<repo>``.
-            registry: The registry name (optional when ``repository`` is a full reference).
-            per_page: Page size, 1-200.
-            page: The page to start from (1 = the newest).
-            on_change: ``"reread"`` (default) re-reads a listing that changed while it was read (at most
-                ``DEFAULT_MAX_REREADS`` times, never yielding an item twice); ``"raise"`` raises
-                :class:`~docr_async.exceptions.ListingChangedError` at the first sign of change.
+        The arguments are those of ``client.tags.list`` (``on_change``: ``"reread"`` or ``"raise"``).
 
         Raises:
             ValidationError: On bad names, ``per_page`` or ``on_change`` (before any request).

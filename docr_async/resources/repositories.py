@@ -36,9 +36,8 @@ class _RepositoryListing(Resource):
             registry: The registry name.
             per_page: Page size, 1-200.
             page_token: Resume a listing from a saved :attr:`Page.next_page_token`.
-            on_change: ``"reread"`` (default) re-reads a listing that changed while it was read (at most
-                ``DEFAULT_MAX_REREADS`` times, never yielding an item twice); ``"raise"`` raises
-                :class:`~docr_async.exceptions.ListingChangedError` at the first sign of change.
+            on_change: ``"reread"`` (default, bounded) or ``"raise"``, when the listing changed while it
+                was read (see :mod:`docr_async.pagination`).
                 A cursor listing checks ``total``, duplicates and (read from its start) the item
                 count; what a cursor shift it cannot see means is in ``docr_async.pagination``.
 
@@ -94,9 +93,8 @@ class LegacyRepositories(_RepositoryListing):
             registry: The registry name.
             per_page: Page size, 1-200.
             page: The page to start from.
-            on_change: ``"reread"`` (default) re-reads a listing that changed while it was read (at most
-                ``DEFAULT_MAX_REREADS`` times, never yielding an item twice); ``"raise"`` raises
-                :class:`~docr_async.exceptions.ListingChangedError` at the first sign of change.
+            on_change: ``"reread"`` (default, bounded) or ``"raise"``, when the listing changed while it
+                was read (see :mod:`docr_async.pagination`).
                 Name-ordered by page number: an add after the read position together with a delete
                 before it can go unseen (see ``docr_async.pagination``).
 

@@ -301,3 +301,14 @@ async def test_unchanged_listing_is_read_once_in_either_mode(listing: Listing) -
         assert await read_all(listing, fake, "raise") == before
         assert await read_all(listing, fake, "reread") == before
     assert len(page_one) == 2
+
+
+@pytest.mark.parametrize("listing", LISTINGS, ids=IDS)
+async def test_bad_on_change_is_rejected_before_any_request(listing: Listing) -> None:
+    from docr_async import ValidationError
+
+    async with seeded(listing) as fake, client_for(fake) as c:
+        before = len(fake.requests)
+        with pytest.raises(ValidationError, match="on_change"):
+            listing.read(c, "ignore")
+        assert len(fake.requests) == before
