@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import logging
 import math
 from collections import deque
@@ -310,7 +311,15 @@ class AsyncPager(Generic[T]):
 
     def _fresh(self, page: Page[T], read: int, seen: dict[Hashable, int]) -> Page[T]:
         """``page`` with the items not yielded yet; a key seen twice in this read means a change."""
-        keys = [self._key(item) for item in page.items]
+        keys: list[Hashable] = (
+            list(page.items) if self._key is _identity else list(map(self._key, page.items))
+        )
+        if read == 0 and seen.keys().isdisjoint(keys):  # the common case, at C speed
+            before = len(seen)
+            seen.update(zip(keys, itertools.repeat(0)))
+            if len(seen) - before != len(keys):
+                raise _Changed(f"page {page.page} lists the same item twice")
+            return page
         if len(set(keys)) != len(keys):
             raise _Changed(f"page {page.page} lists the same item twice")
         for k in keys:

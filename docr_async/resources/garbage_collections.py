@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import operator
 import re
 from typing import TYPE_CHECKING
 
@@ -29,8 +30,7 @@ history yet (the active endpoint says 404 before the history lists the finished 
 raises :class:`NotFoundError`."""
 
 
-def _gc_uuid(gc: GarbageCollection) -> str:
-    return gc.uuid
+_gc_uuid = operator.attrgetter("uuid")
 
 
 def _gc_type(value: GCType | str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import TYPE_CHECKING
 
 from .._constants import DEFAULT_PER_PAGE
@@ -15,8 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["LegacyRepositories", "Repositories"]
 
 
-def _name(repository: Repository | RepositoryV2) -> str:
-    return repository.name
+_name = operator.attrgetter("name")
 
 
 class _RepositoryListing(Resource):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import TYPE_CHECKING
 
 from .._constants import DEFAULT_PER_PAGE
@@ -15,8 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["Tags"]
 
 
-def _tag_key(tag: Tag) -> str:
-    return tag.tag
+_tag_key = operator.attrgetter("tag")
 
 
 class Tags(Resource):
