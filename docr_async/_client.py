@@ -86,7 +86,9 @@ class DOCRClient:
 
     Use it as an async context manager (``async with DOCRClient() as client:``) or call
     :meth:`aclose` when done. One client is meant to be shared by every task of an application: its
-    connection pool, rate limiter and concurrency bound are shared.
+    connection pool, rate limiter and concurrency bound are shared. It belongs to one event loop
+    (the one it is created in, else the first that uses it); from another it raises
+    :class:`EventLoopError`, so create it inside the running loop, one client per loop.
 
     Args:
         token: API token; defaults to ``$DIGITALOCEAN_TOKEN``, then ``$DIGITALOCEAN_ACCESS_TOKEN``.
@@ -188,7 +190,11 @@ class DOCRClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool (unless the session was passed in). Idempotent."""
+        """Close the connection pool (unless the session was passed in). Idempotent.
+
+        Raises:
+            EventLoopError: If called from another loop while the client's own loop still runs.
+        """
         await self._core.transport.aclose()
 
     def with_options(

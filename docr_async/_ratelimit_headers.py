@@ -16,18 +16,29 @@ from typing import TYPE_CHECKING
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from ._constants import HEADER_LIMIT, HEADER_REMAINING, HEADER_RESET
+from ._constants import HEADER_LIMIT, HEADER_REMAINING, HEADER_RESET, HOURLY_WINDOW
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["RETRY_AFTER_CAP", "RateLimitInfo", "parse_retry_after"]
+__all__ = ["MAX_TRUSTED_WAIT", "RETRY_AFTER_CAP", "RateLimitInfo", "bound_info", "parse_retry_after"]
 
 RETRY_AFTER_CAP = 86_400.0
 """The largest wait :func:`parse_retry_after` returns (24 h); anything longer is clamped to it.
 
-Clamping rather than rejecting keeps the server's "wait a long time" meaning, and the policy's
-``max_retry_after`` then decides not to wait and to surface the 429 instead.
+Clamping keeps parsing total; whether to believe the value is decided later: anything above
+:data:`MAX_TRUSTED_WAIT` counts as missing (``RateLimiter.trusted_retry_after``).
+"""
+
+CLOCK_SKEW = 60.0
+"""How far the server's clock may run ahead of ours before a reset looks impossible."""
+MAX_TRUSTED_WAIT = HOURLY_WINDOW + CLOCK_SKEW
+"""The longest wait a rate-limit header is believed about (one hourly window, plus clock skew).
+
+The hourly budget is a sliding window: its oldest request expires within the hour, so an honest
+``ratelimit-reset`` is never further ahead, and the burst limit's ``Retry-After`` is about a minute.
+A longer ``ratelimit-reset`` or ``Retry-After`` comes from a broken proxy or a hostile server and is
+treated as missing: obeying it would stop every task of the client for days.
 """
 
 _MAX_COUNT = 2**31 - 1
@@ -139,3 +150,33 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
     if math.isnan(delay):
         return None
     return min(max(delay, 0.0), RETRY_AFTER_CAP)
+
+
+def bound_info(info: RateLimitInfo | None, *, now: float) -> tuple[RateLimitInfo | None, list[str]]:
+    """Return ``info`` without the parts that cannot be true, and what was dropped.
+
+    * a ``reset_at`` more than :data:`MAX_TRUSTED_WAIT` after ``now`` becomes ``None`` (missing);
+    * a ``remaining`` above ``limit`` becomes ``limit``.
+
+    Pure: the caller decides what to log.
+
+    Args:
+        info: The parsed headers, or ``None``.
+        now: The current time in Unix epoch seconds.
+
+    Returns:
+        The bounded info (the same object when nothing changed) and one line per dropped part.
+    """
+    if info is None:
+        return None, []
+    problems: list[str] = []
+    reset_at, remaining = info.reset_at, info.remaining
+    if reset_at is not None and reset_at.timestamp() - now > MAX_TRUSTED_WAIT:
+        problems.append(f"ratelimit-reset {reset_at.isoformat()} is more than {MAX_TRUSTED_WAIT:g}s ahead")
+        reset_at = None
+    if info.limit is not None and remaining is not None and remaining > info.limit:
+        problems.append(f"ratelimit-remaining {remaining} exceeds ratelimit-limit {info.limit}")
+        remaining = info.limit
+    if not problems:
+        return info, problems
+    return attrs.evolve(info, reset_at=reset_at, remaining=remaining), problems

@@ -1,4 +1,4 @@
-"""What to retry, how long to back off, and how to read ``Retry-After``.
+"""What to retry and how long to back off (``Retry-After`` parsing is re-exported from the leaf).
 
 Everything here is pure: no I/O, no clock of its own (``now`` and ``rng`` are passed in), so the
 transport's request loop stays small and this module is tested by tables.
@@ -89,7 +89,10 @@ class RetryPolicy:
     jitter: float = attrs.field(default=1.0, validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)])
     """Fraction of the delay that is randomised: ``1.0`` is full jitter, ``0.0`` none."""
     deadline: float | None = attrs.field(default=300.0, validator=_check_non_negative)
-    """Overall seconds across all attempts and waits; ``None`` for no deadline."""
+    """Overall seconds for one call, timed by the limiter's clock: waits for rate-limit budget, 429
+    pauses, backoff sleeps and every attempt (the last one's timeout shrinks to what is left).
+    ``None`` for no deadline; ``0`` leaves no time for any attempt. A budget wait must also be
+    within ``max_wait``."""
     retry_statuses: frozenset[int] = attrs.field(
         default=frozenset({429, 500, 502, 503, 504}), converter=_to_statuses, validator=_check_statuses
     )

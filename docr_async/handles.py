@@ -30,7 +30,7 @@ from .resources._scoped import optional_registry, split_repository
 
 if TYPE_CHECKING:
     from .models import DockerCredentials, GarbageCollection, GCType
-    from .pagination import AsyncPager
+    from .pagination import AsyncPager, OnChange
     from .resources import GarbageCollections, Manifests, Registries, Repositories, Tags
 
 __all__ = [
@@ -142,14 +142,20 @@ class RegistryHandle:
         )
 
     def repositories(
-        self, *, per_page: int = DEFAULT_PER_PAGE, page_token: str | None = None
+        self,
+        *,
+        per_page: int = DEFAULT_PER_PAGE,
+        page_token: str | None = None,
+        on_change: OnChange = "reread",
     ) -> AsyncPager[RepositoryV2]:
         """The registry's repositories (``client.repositories.list``); no request until used.
 
         Raises:
-            ValidationError: On a bad ``per_page`` or ``page_token`` (nothing is sent).
+            ValidationError: On a bad ``per_page``, ``page_token`` or ``on_change`` (nothing is sent).
         """
-        return self._api.repositories.list(self.name, per_page=per_page, page_token=page_token)
+        return self._api.repositories.list(
+            self.name, per_page=per_page, page_token=page_token, on_change=on_change
+        )
 
     def repository(self, repository: str | RepositoryV2 | Repository) -> RepositoryHandle:
         """A handle on one repository: a name (``team/api``), a pasted reference, or a listed model.
@@ -192,13 +198,17 @@ class RegistryGarbageCollections:
         """The active garbage collection, or ``None`` (``client.garbage_collections.get_active``)."""
         return await self._api.garbage_collections.get_active(self.registry)
 
-    def list(self, *, per_page: int = DEFAULT_PER_PAGE, page: int = 1) -> AsyncPager[GarbageCollection]:
+    def list(
+        self, *, per_page: int = DEFAULT_PER_PAGE, page: int = 1, on_change: OnChange = "reread"
+    ) -> AsyncPager[GarbageCollection]:
         """Past and present garbage collections, newest first; no request until used.
 
         Raises:
-            ValidationError: On a bad ``per_page`` (nothing is sent).
+            ValidationError: On a bad ``per_page``, ``page`` or ``on_change`` (nothing is sent).
         """
-        return self._api.garbage_collections.list(self.registry, per_page=per_page, page=page)
+        return self._api.garbage_collections.list(
+            self.registry, per_page=per_page, page=page, on_change=on_change
+        )
 
     async def get(self, uuid: str) -> GarbageCollection:
         """A garbage collection by uuid (``client.garbage_collections.get``).
@@ -254,21 +264,29 @@ class RepositoryHandle:
     registry: str | None = attrs.field(validator=_check_registry)
     name: str = attrs.field(validator=_check_repository)
 
-    def tags(self, *, per_page: int = DEFAULT_PER_PAGE, page: int = 1) -> AsyncPager[Tag]:
+    def tags(
+        self, *, per_page: int = DEFAULT_PER_PAGE, page: int = 1, on_change: OnChange = "reread"
+    ) -> AsyncPager[Tag]:
         """The repository's tags, newest first (``client.tags.list``); no request until used.
 
         Raises:
-            ValidationError: On a bad ``per_page`` (nothing is sent).
+            ValidationError: On a bad ``per_page``, ``page`` or ``on_change`` (nothing is sent).
         """
-        return self._api.tags.list(self.name, registry=self.registry, per_page=per_page, page=page)
+        return self._api.tags.list(
+            self.name, registry=self.registry, per_page=per_page, page=page, on_change=on_change
+        )
 
-    def manifests(self, *, per_page: int = DEFAULT_PER_PAGE, page: int = 1) -> AsyncPager[Manifest]:
+    def manifests(
+        self, *, per_page: int = DEFAULT_PER_PAGE, page: int = 1, on_change: OnChange = "reread"
+    ) -> AsyncPager[Manifest]:
         """The repository's manifests, newest first (``client.manifests.list``); no request until used.
 
         Raises:
-            ValidationError: On a bad ``per_page`` (nothing is sent).
+            ValidationError: On a bad ``per_page``, ``page`` or ``on_change`` (nothing is sent).
         """
-        return self._api.manifests.list(self.name, registry=self.registry, per_page=per_page, page=page)
+        return self._api.manifests.list(
+            self.name, registry=self.registry, per_page=per_page, page=page, on_change=on_change
+        )
 
     def tag(self, tag: str | Tag) -> TagHandle:
         """A handle on one tag, by name (``v1``) or from a listed :class:`~docr_async.Tag`.

@@ -8,10 +8,10 @@ import cattrs
 from cattrs.errors import CattrsError
 
 from ..exceptions import InvalidResponseError, ValidationError
-from ..pagination import AsyncPager, Page, Query, validate_per_page
+from ..pagination import AsyncPager, OnChange, Page, Query, validate_on_change, validate_per_page
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Mapping
+    from collections.abc import Awaitable, Callable, Hashable, Mapping
 
     from .._core import ClientCore
     from .._transport import APIResponse
@@ -74,7 +74,9 @@ class Resource:
         except _SHAPE_ERRORS as exc:
             # Server text (a bad value) may echo the token back: scrub it like error messages.
             message = self._core.scrub(f"unexpected response shape: {exc}")
-            raise _invalid(response, message) from None
+        # Raised outside the except block, so the structuring error (holding the raw values) is
+        # not chained to it.
+        raise _invalid(response, message)
 
     def _list(
         self,
@@ -86,15 +88,20 @@ class Resource:
         page: int = 1,
         page_token: str | None = None,
         token_based: bool = False,
+        identity: Callable[[T], Hashable],
+        on_change: OnChange = "reread",
     ) -> AsyncPager[T]:
         """An :class:`AsyncPager` over a paged listing at ``path`` whose items are under ``key``.
 
         ``path`` may be a coroutine function giving the path, called on every fetch (the first one
-        may discover the client's default registry).
+        may discover the client's default registry). ``identity`` gives an item's key (tag name,
+        digest, uuid, name), for de-duplication and for detecting a listing that changed while it
+        was read (``on_change``).
 
         Raises:
-            ValidationError: If ``per_page`` is out of range (before any request).
+            ValidationError: If ``per_page``, ``page`` or ``on_change`` is invalid (before any request).
         """
+        on_change = validate_on_change(on_change)
         if not isinstance(page, int) or isinstance(page, bool) or page < 1:
             raise ValidationError("page", page, "must be an int >= 1")
         query: Query = {"per_page": str(validate_per_page(per_page)), "page": str(page)}
@@ -114,6 +121,7 @@ class Resource:
             if key not in data and (data.get("meta") or {}).get("total") != 0:
                 # An empty listing may omit its array; one that reports items may not.
                 raise _invalid(response, f"expected a JSON object with key {key!r}")
+            shape_error = None
             try:
                 items = core.structure(data.get(key) or [], item_type)
                 meta = data.get("meta") or {}
@@ -122,8 +130,9 @@ class Resource:
                 if not isinstance(links, dict):
                     raise TypeError(f"links.pages must be an object, got {type(links).__name__}")
             except _SHAPE_ERRORS as exc:
-                message = core.scrub(f"unexpected listing shape: {exc}")
-                raise _invalid(response, message) from None
+                shape_error = core.scrub(f"unexpected listing shape: {exc}")
+            if shape_error is not None:  # raised here, not chained to the structuring error
+                raise _invalid(response, shape_error)
             return Page(
                 items=items,
                 total=total if isinstance(total, int) else None,
@@ -139,6 +148,8 @@ class Resource:
             token_based=token_based,
             prefetch=core.settings.prefetch,
             max_pages=core.settings.max_pages,
+            key=identity,
+            on_change=on_change,
         )
 
 

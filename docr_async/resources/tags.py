@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import TYPE_CHECKING
 
 from .._constants import DEFAULT_PER_PAGE
@@ -10,16 +11,25 @@ from ..names import encode_repository, validate_tag
 from ._scoped import RegistryScoped, split_repository
 
 if TYPE_CHECKING:
-    from ..pagination import AsyncPager
+    from ..pagination import AsyncPager, OnChange
 
 __all__ = ["Tags"]
+
+
+_tag_key = operator.attrgetter("tag")
 
 
 class Tags(RegistryScoped):
     """Tags of a repository: ``client.tags`` (and ``client.legacy.tags``)."""
 
     def list(
-        self, repository: str, *, registry: str | None = None, per_page: int = DEFAULT_PER_PAGE, page: int = 1
+        self,
+        repository: str,
+        *,
+        registry: str | None = None,
+        per_page: int = DEFAULT_PER_PAGE,
+        page: int = 1,
+        on_change: OnChange = "reread",
     ) -> AsyncPager[Tag]:
         """List a repository's tags, newest first.
 
@@ -30,15 +40,20 @@ class Tags(RegistryScoped):
             registry: The registry name (default: the reference's, else the client's default registry).
             per_page: Page size, 1-200.
             page: The page to start from (1 = the newest).
+            on_change: ``"reread"`` (default, bounded) or ``"raise"``, when the listing changed while it
+                was read (see :mod:`docr_async.pagination`).
 
         Raises:
-            ValidationError: On bad names or ``per_page`` (before any request).
+            ValidationError: On bad names, ``per_page`` or ``on_change`` (before any request).
+            ListingChangedError: While iterating, if the listing changed (see ``on_change``).
         """
         given, repository = split_repository(repository, registry)
         tail = f"repositories/{encode_repository(repository)}/tags"
         prefix = self._prefix
         path = self._registry_path(given, lambda reg: f"{prefix}/{reg}/{tail}")
-        return self._list(path, "tags", Tag, per_page=per_page, page=page)
+        return self._list(
+            path, "tags", Tag, per_page=per_page, page=page, identity=_tag_key, on_change=on_change
+        )
 
     async def delete(self, tag: str, *, repository: str, registry: str | None = None) -> None:
         """Delete one tag. Its manifest stays (untagged) until deleted or garbage-collected.

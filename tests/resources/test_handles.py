@@ -87,7 +87,7 @@ async def test_repository_handle_lists_and_deletes() -> None:
     async with running_fake(seed_spec=ONE) as fake, client_for(fake) as client:
         repo = client.registry().repository("team/api")
         state = fake.state.registries["example"].repository("team/api")
-        tags = await repo.tags(per_page=3).collect()
+        tags = await repo.tags(per_page=3, on_change="raise").collect()
         manifests = await repo.manifests().collect()
         assert [t.tag for t in tags] == [t.name for t in state.sorted_tags()]
         assert [m.digest for m in manifests] == [m.digest for m in state.sorted_manifests()]
@@ -220,6 +220,8 @@ async def test_a_pasted_reference_becomes_a_repository_handle() -> None:
         (lambda c: c.registry().repository("a//b"), "repository"),
         (lambda c: c.registry().repository("app").tag("v1/2"), "tag"),
         (lambda c: c.registry().repository("app").manifest("sha256:abc"), "digest"),
+        (lambda c: c.registry().repository("app").tags(on_change="ignore"), "on_change"),
+        (lambda c: c.registry().garbage_collections.list(per_page=0), "per_page"),
     ],
 )
 async def test_bad_names_raise_when_the_handle_is_made(make: object, field: str) -> None:
