@@ -59,8 +59,8 @@ def expected_after(before: dict[str, dict[str, object]], plan: CleanupPlan) -> d
     after = {name: {"tags": dict(v["tags"]), "manifests": dict(v["manifests"])} for name, v in before.items()}  # type: ignore[call-overload]
     for d in plan.deletions:
         repo = after[d.repository]
-        tags: dict[str, str] = repo["tags"]  # type: ignore[assignment]
-        manifests: dict[str, list[str]] = repo["manifests"]  # type: ignore[assignment]
+        tags: dict[str, str] = repo["tags"]
+        manifests: dict[str, list[str]] = repo["manifests"]
         if d.kind is DeletionKind.TAG:
             assert d.tag is not None
             del tags[d.tag]

@@ -113,7 +113,7 @@ async def test_20_percent_503s_on_gets_are_absorbed() -> None:
     async with running_fake(seed_spec=SeedSpec(registries=1, repos=1, tags=400, untagged=0)) as fake:
         repo = fake.state.registry("example").sorted_repository_names()[0]
         expected = len(fake.state.registry("example").repository(repo).tags)
-        fake.set_faults(FaultConfig(error_rate=0.2, error_statuses=(503,), methods={"GET"}, seed=7))
+        fake.set_faults(FaultConfig(error_rate=0.2, error_statuses=(503,), methods=("GET",), seed=7))
         async with client_for(fake, retry=FAST_RETRY) as client:
             tags = await client.tags.list(repo, registry="example", per_page=5).collect()
         assert len({t.tag for t in tags}) == expected == len(tags)
@@ -123,7 +123,7 @@ async def test_20_percent_503s_on_gets_are_absorbed() -> None:
 
 async def test_posts_are_not_retried_on_503() -> None:
     async with running_fake(seed_spec=SEED) as fake:
-        fake.set_faults(FaultConfig(error_rate=1.0, error_statuses=(503,), methods={"POST"}, seed=1))
+        fake.set_faults(FaultConfig(error_rate=1.0, error_statuses=(503,), methods=("POST",), seed=1))
         async with client_for(fake, retry=FAST_RETRY) as client:
             with pytest.raises(ServerError) as info:
                 await client.garbage_collections.start("example")

@@ -388,8 +388,9 @@ BAD_PATTERNS: list[Any] = ["", "re:(", "re:[a-", "re:*", "re:(?P<x>", "re:a{2,1}
     ["include_tags", "exclude_tags", "protected_tags", "include_repositories", "exclude_repositories"],
 )
 def test_bad_pattern_is_refused(field: str, value: Any) -> None:
+    kwargs: dict[str, Any] = {field: [value]}
     with pytest.raises(ValidationError):
-        RetentionPolicy(keep_last=1, **{field: [value]})
+        RetentionPolicy(keep_last=1, **kwargs)
     record("bad_input", policy_cases=1)
 
 
@@ -438,7 +439,7 @@ def a_plan() -> CleanupPlan:
 def tampered(**changes: Any) -> str:
     data = a_plan().to_dict()
     for dotted, value in changes.items():
-        target = data
+        target: Any = data
         *path, last = dotted.split("__")
         for part in path:
             target = target[int(part)] if part.isdigit() else target[part]

@@ -170,6 +170,11 @@ async def test_default_hooks_are_read_at_call_time(http: aiohttp.ClientSession) 
     assert calls == [200]
 
 
+def is_running(fake: FakeDOCR) -> bool:
+    """Read ``running`` afresh: mypy keeps an earlier assert's narrowing across an ``await``."""
+    return fake.running
+
+
 async def test_lifecycle(http: aiohttp.ClientSession) -> None:
     fake = FakeDOCR(seed_spec=SeedSpec.empty())
     with pytest.raises(RuntimeError, match="not running"):
@@ -184,7 +189,7 @@ async def test_lifecycle(http: aiohttp.ClientSession) -> None:
     finally:
         await fake.close()
         await fake.close()
-    assert not fake.running
+    assert not is_running(fake)
     # The keep-alive connection of `http` is still open on the client side; the server is gone
     # and left nothing behind.
     assert asyncio.all_tasks() == {asyncio.current_task()}

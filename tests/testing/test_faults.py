@@ -89,7 +89,7 @@ async def test_502_is_an_html_page(http: aiohttp.ClientSession) -> None:
 
 
 async def test_dropped_connection_applies_nothing(http: aiohttp.ClientSession) -> None:
-    async with FakeDOCR(seed_spec=SMALL, faults=FaultConfig(drop_rate=1.0, methods={"DELETE"})) as fake:
+    async with FakeDOCR(seed_spec=SMALL, faults=FaultConfig(drop_rate=1.0, methods=("DELETE",))) as fake:
         api = Api(http, fake)
         before = tag_names(fake)
         with pytest.raises(aiohttp.ServerDisconnectedError):
