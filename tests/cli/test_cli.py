@@ -300,7 +300,9 @@ def test_gc_lifecycle(docr: Docr, docr_many: DocrMany, fake: Fake) -> None:
     )
     assert ok(none_active) is None
     assert missing.code == ExitCode.NOT_FOUND
-    fake.control("PUT", "/_fake/gc", {"step_seconds": 2.0})  # long enough to look at it and cancel it
+    # The standalone fake's GC runs on the wall clock: 64 steps of 2 s keep it active for minutes,
+    # however slowly the CLI processes start on a loaded machine; a cancel still ends in one step.
+    fake.control("PUT", "/_fake/gc", {"step_seconds": 2.0, "unknown_status_steps": 60})
 
     started = ok(docr("gc", "start", REGISTRY, "--type", "unreferenced-blobs-only", "-o", "json"))
     uuid = started["uuid"]
