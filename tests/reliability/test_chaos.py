@@ -41,7 +41,7 @@ from docr_async.cleanup import (
 )
 from docr_async.testing import FakeDOCR, FaultConfig, GCConfig, RateLimitConfig, SeedSpec
 
-from . import LEDGER, print_ledger, record
+from . import record
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -452,28 +452,3 @@ async def test_repository_listing_equals_the_state_for_any_size(
     assert names == expected
     assert requests == max(1, math.ceil(repos / per_page))  # one request per page, never a duplicate
     record("property", examples=1, items=len(names), requests=requests)
-
-
-# --------------------------------------------------------------------------------------------------
-# The numbers docs/reliability.md quotes
-
-
-def test_chaos_ledger() -> None:
-    chaos = LEDGER["chaos"]
-    if chaos["listing_runs"] != len(LISTING_SEEDS) or chaos["cleanup_runs"] != len(CLEANUP_SEEDS):
-        pytest.skip("partial run: the ledger needs every chaos test of this module")
-    print_ledger("chaos")
-    print_ledger("property")
-    # Items verified follow from the fixed seeds alone, so they are exact.
-    assert chaos["listing_items"] == EXPECTED_LISTING_ITEMS
-    assert chaos["cleanup_planned_deletions"] == EXPECTED_PLANNED_DELETIONS
-    assert chaos["cleanup_items_verified"] == EXPECTED_CLEANUP_ITEMS
-    # Fault counts depend on the order concurrent requests reach the fake: floors only.
-    assert sum(chaos[f"fault_{k}"] for k in ("error", "drop", "lost_response", "spurious_429")) >= 200
-    assert LEDGER["property"]["examples"] in (0, 50)
-
-
-# From a real run; docs/reliability.md quotes them. A change here means the seeding changed: update both.
-EXPECTED_LISTING_ITEMS = 2287
-EXPECTED_PLANNED_DELETIONS = 552
-EXPECTED_CLEANUP_ITEMS = 2462

@@ -29,6 +29,7 @@ import attrs
 import pytest
 import yaml
 from aiohttp import web
+from e2e.helpers import request_driven_clock
 
 from docr_async import (
     APIConnectionError,
@@ -49,7 +50,7 @@ from docr_async import (
 from docr_async.cleanup import CleanupExecutor, RetentionPolicy, build_plan, collect_garbage, execute_plan
 from docr_async.testing import FakeDOCR, FaultConfig, GCConfig, RateLimitConfig, SeedSpec
 
-from . import LEDGER, print_ledger, record
+from . import record
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -316,8 +317,14 @@ async def test_every_method_and_every_error_path_at_debug_leaks_nothing(docr_log
     errors: list[DOCRError] = []
     with captured_logs() as capture:
         # Every public method, successfully, against the fake (echoing the token into any error).
+        # Its clock moves per response, not with the wall clock, so the collection
+        # drive_every_method cancels is still running however slowly the machine answers.
         async with FakeDOCR(
-            seed=5, seed_spec=SPEC, rate_limits=UNLIMITED, gc=GCConfig(step_seconds=0.01)
+            seed=5,
+            seed_spec=SPEC,
+            rate_limits=UNLIMITED,
+            gc=GCConfig(step_seconds=0.01),
+            **request_driven_clock(0.0025),
         ) as fake:
             fake.response_hooks.append(echo_token_hook)
             token = fake.token
@@ -697,12 +704,3 @@ async def test_plan_and_report_json_never_hold_the_token() -> None:
     assert all("refused" in d or "non-JSON" in d for d in details)  # the echoed message made it in
     assert_hidden(fake.token, plan, report, *report.results, plan.to_json(), report.to_json())
     record("secrets", report_items_scanned=len(report.results))
-
-
-def test_secrets_ledger() -> None:
-    counts = LEDGER["secrets"]
-    if not counts["error_paths"] or not counts["cli_runs"]:
-        pytest.skip("partial run: the ledger needs every test of this module")
-    print_ledger("secrets")
-    assert counts["redirects_refused"] == 15
-    assert counts["base_urls_refused"] == len(REFUSED_HTTP)
