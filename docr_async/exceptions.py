@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, ClassVar
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from ._ratelimit import RateLimitInfo
+    from ._ratelimit_headers import RateLimitInfo
 
 __all__ = [
     "APIConnectionError",
@@ -24,9 +24,11 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "DOCRError",
+    "EventLoopError",
     "GarbageCollectionActiveError",
     "GarbageCollectionError",
     "InvalidResponseError",
+    "ListingChangedError",
     "NotFoundError",
     "PaginationError",
     "PermissionDeniedError",
@@ -54,6 +56,15 @@ class ClientClosedError(DOCRError, RuntimeError):
     """The client was used after :meth:`DOCRClient.aclose`."""
 
 
+class EventLoopError(DOCRError, RuntimeError):
+    """The client was used from an event loop other than the one it first ran in.
+
+    Its connection pool and concurrency bound belong to that loop (often one that
+    ``asyncio.run`` has since closed). Create the client inside the running loop, and use one
+    client per loop.
+    """
+
+
 class ValidationError(DOCRError, ValueError):
     """An argument is invalid; raised before any request is sent.
 
@@ -71,6 +82,15 @@ class ValidationError(DOCRError, ValueError):
 
 class PaginationError(DOCRError):
     """Runaway pagination: a repeated cursor, an empty page with a next link, too many pages."""
+
+
+class ListingChangedError(PaginationError):
+    """A listing changed while it was read (or is inconsistent), and could not be read consistently.
+
+    Raised at the first sign of change with ``on_change="raise"``, and with the default
+    ``on_change="reread"`` when every bounded re-read changed too. The message says what changed
+    (for example ``total went 40 → 41 between page 1 and page 2``).
+    """
 
 
 class TransportError(DOCRError):

@@ -4,26 +4,41 @@
 >>> plan = await build_plan(client, "example", policy)  # lists everything, deletes nothing
 >>> report = await execute_plan(client, plan)  # or dry_run=True
 >>> gc = await collect_garbage(client, "example")  # storage drops only after this
+
+Per-repository rules (a native TOML/JSON rule list, or an AWS ECR lifecycle policy) load with
+``RetentionRules.from_file(path)``; ``rules.evaluate(repository, tags, manifests, now)`` explains
+each tag's fate and yields the repository's plan.
 """
 
+from .decisions import Decision, PolicyFileError, RepositoryDecisions, Verdict
+from .ecr import EcrLifecyclePolicy, EcrRule
 from .executor import CleanupExecutor, CleanupReport, ItemResult, ItemStatus, execute_plan
 from .gc import GCResult, collect_garbage
 from .plan import CleanupPlan, Deletion, DeletionKind, Kept, plan_repository
 from .planner import build_plan
 from .policy import Pattern, RetentionPolicy, parse_duration
+from .rules import RetentionRules, Rule
 
 __all__ = [
     "CleanupExecutor",
     "CleanupPlan",
     "CleanupReport",
+    "Decision",
     "Deletion",
     "DeletionKind",
+    "EcrLifecyclePolicy",
+    "EcrRule",
     "GCResult",
     "ItemResult",
     "ItemStatus",
     "Kept",
     "Pattern",
+    "PolicyFileError",
+    "RepositoryDecisions",
     "RetentionPolicy",
+    "RetentionRules",
+    "Rule",
+    "Verdict",
     "build_plan",
     "collect_garbage",
     "execute_plan",

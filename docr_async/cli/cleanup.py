@@ -6,7 +6,7 @@ import asyncio
 import json
 from collections import Counter
 from pathlib import Path  # noqa: TC003 -- typer reads the annotations at runtime
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import attrs
 import typer
@@ -25,20 +25,17 @@ from ..cleanup import (
     build_plan,
     collect_garbage,
 )
-from ..exceptions import DOCRError, ValidationError
+from ..exceptions import DOCRError
 from ..names import validate_registry_name
 from ._common import Cli, GCTypeChoice, OutputOpt, cli
 from ._exit import ExitCode, describe_error, exit_code_for
 from ._output import Output, human_bytes
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
-
     from .._client import DOCRClient
 
 __all__ = ["cleanup_command", "plan_summary_table", "report_summary_table"]
 
-T = TypeVar("T")
 
 _PATTERN_HELP = "Glob (v1.*) or regex with an re: prefix; repeatable."
 
@@ -165,7 +162,7 @@ def cleanup_command(
     actually frees storage.
     """
     c = cli(ctx, output)
-    registry = _check(c, lambda: validate_registry_name(registry))
+    registry = c.check(lambda: validate_registry_name(registry))
     dry_run = not (apply or yes)
     policy_options = [
         keep_last is not None,
@@ -201,8 +198,7 @@ def cleanup_command(
                 ExitCode.USAGE,
             )
         protected = ([] if no_default_protect else ["latest"]) + list(protect or [])
-        policy = _check(
-            c,
+        policy = c.check(
             lambda: RetentionPolicy(
                 keep_last=keep_last,
                 older_than=older_than,
@@ -258,7 +254,7 @@ def cleanup_command(
 
     interrupted = False
     try:
-        report = asyncio.run(_with_client(c, work))
+        report = asyncio.run(c.with_client(work))
     except KeyboardInterrupt:
         interrupted = True
         if state.executor is None:
@@ -267,11 +263,6 @@ def cleanup_command(
     except DOCRError as exc:
         c.fail(describe_error(exc), exit_code_for(exc))
     _finish(c, state, report, report_path=report_path, interrupted=interrupted)
-
-
-async def _with_client(c: Cli, work: Callable[[DOCRClient], Awaitable[CleanupReport]]) -> CleanupReport:
-    async with c.settings.client() as client:
-        return await work(client)
 
 
 async def _scan(client: DOCRClient, out: Output, registry: str, policy: RetentionPolicy) -> CleanupPlan:
@@ -464,7 +455,7 @@ def _load_plan(c: Cli, path: Path) -> CleanupPlan:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         c.fail(f"cannot read {path}: {exc.strerror or exc}", ExitCode.USAGE)
-    return _check(c, lambda: CleanupPlan.from_json(text))
+    return c.check(lambda: CleanupPlan.from_json(text))
 
 
 def _write(c: Cli, path: Path, text: str) -> None:
@@ -476,10 +467,3 @@ def _write(c: Cli, path: Path, text: str) -> None:
 
 def _json(data: Any) -> str:
     return json.dumps(data, indent=2) + "\n"
-
-
-def _check(c: Cli, make: Callable[[], T]) -> T:
-    try:
-        return make()
-    except (ValidationError, ValueError) as exc:
-        c.fail(describe_error(exc), ExitCode.USAGE)

@@ -300,9 +300,9 @@ def test_gc_lifecycle(docr: Docr, docr_many: DocrMany, fake: Fake) -> None:
     )
     assert ok(none_active) is None
     assert missing.code == ExitCode.NOT_FOUND
-    # The standalone fake's GC runs on the wall clock: 64 steps of 2 s keep it active for minutes,
-    # however slowly the CLI processes start on a loaded machine; a cancel still ends in one step.
-    fake.control("PUT", "/_fake/gc", {"step_seconds": 2.0, "unknown_status_steps": 60})
+    # A GC step of an hour of the fake's time: it cannot finish while we look at it, however slow the
+    # machine; the fake's clock is advanced explicitly (POST /_fake/clock) when a step must pass.
+    fake.control("PUT", "/_fake/gc", {"step_seconds": 3600.0})
 
     started = ok(docr("gc", "start", REGISTRY, "--type", "unreferenced-blobs-only", "-o", "json"))
     uuid = started["uuid"]
@@ -330,6 +330,7 @@ def test_gc_lifecycle(docr: Docr, docr_many: DocrMany, fake: Fake) -> None:
 
     cancelled = ok(docr("gc", "cancel", uuid, "--registry", REGISTRY, "-o", "json"))
     assert cancelled["status"] == "cancelling"
+    fake.control("POST", "/_fake/clock", {"advance": 3600.0})
     waited = docr(
         "gc", "wait", uuid, "-r", REGISTRY, "--poll-interval", "0.1", "--timeout", "20", "-o", "json"
     )
