@@ -28,12 +28,14 @@ __all__ = [
     "GarbageCollectionActiveError",
     "GarbageCollectionError",
     "InvalidResponseError",
+    "ListingChangedError",
     "NotFoundError",
     "PaginationError",
     "PermissionDeniedError",
     "PreconditionFailedError",
     "RateLimitBudgetError",
     "RateLimitError",
+    "RegistryDiscoveryError",
     "ServerError",
     "TooManyRequestsError",
     "TransportError",
@@ -49,6 +51,18 @@ class DOCRError(Exception):
 
 class ConfigurationError(DOCRError):
     """The client is configured wrongly (no token, bad base URL, bad option)."""
+
+
+class RegistryDiscoveryError(ConfigurationError):
+    """A call named no registry and the account does not have exactly one to use by default.
+
+    Attributes:
+        registries: The account's registry names (empty when it has none).
+    """
+
+    def __init__(self, message: str, *, registries: tuple[str, ...]) -> None:
+        self.registries = registries
+        super().__init__(message)
 
 
 class ClientClosedError(DOCRError, RuntimeError):
@@ -81,6 +95,15 @@ class ValidationError(DOCRError, ValueError):
 
 class PaginationError(DOCRError):
     """Runaway pagination: a repeated cursor, an empty page with a next link, too many pages."""
+
+
+class ListingChangedError(PaginationError):
+    """A listing changed while it was read (or is inconsistent), and could not be read consistently.
+
+    Raised at the first sign of change with ``on_change="raise"``, and with the default
+    ``on_change="reread"`` when every bounded re-read changed too. The message says what changed
+    (for example ``total went 40 → 41 between page 1 and page 2``).
+    """
 
 
 class TransportError(DOCRError):
