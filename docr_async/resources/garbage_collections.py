@@ -205,8 +205,8 @@ class GarbageCollections(Resource):
         _check_seconds("max_poll_interval", max_poll_interval)
         if timeout is not None:
             _check_seconds("timeout", timeout, zero_ok=True)
-        limiter = self._core.limiter
-        deadline = None if timeout is None else limiter.clock() + timeout
+        clock = self._core.limiter.clock
+        deadline = None if timeout is None else clock.monotonic() + timeout
         interval = poll_interval
         last: GarbageCollection | None = None
         missing = 0  # polls in a row that found it neither active nor in the history
@@ -233,7 +233,7 @@ class GarbageCollections(Resource):
                         )
                     return gc
             state = repr(gc.status) if gc is not None else "not in the history yet"
-            now = limiter.clock()
+            now = clock.monotonic()
             if deadline is not None and now + interval > deadline:
                 if now >= deadline:
                     raise WaitTimeoutError(
@@ -243,7 +243,7 @@ class GarbageCollections(Resource):
                     )
                 interval = deadline - now
             logger.debug("garbage collection %s is %s; next poll in %.1fs", uuid, state, interval)
-            await limiter.sleep(interval)
+            await clock.sleep(interval)
             interval = min(max_poll_interval, interval * 1.5)
 
 
