@@ -59,6 +59,9 @@ __all__ = ["APIResponse", "RequestStats", "Timeout", "Transport", "user_agent"]
 
 logger = logging.getLogger(LOGGER_NAME)
 
+HEADER_CONTENT_ENCODING = "Content-Encoding"
+_URL_CACHE_SIZE = 256
+
 _Params = Mapping[str, str | int]
 
 
@@ -90,6 +93,8 @@ class _Shared:
             self.loop = asyncio.get_running_loop()
         self.headers = CIMultiDict(request_headers(token))
         self.warned_retry_after = False
+        self.urls: dict[tuple[str, tuple[tuple[str, str | int], ...]], tuple[URL, str]] = {}
+        """Memoised :meth:`Transport._url` results (yarl URLs are immutable)."""
 
     def __repr__(self) -> str:
         return f"_Shared(base_url={self.base!r}, token=<redacted>)"
@@ -245,8 +250,7 @@ class Transport:
         """
         shared = self._shared
         self._check_loop()
-        url = build_url(shared.base, path, params)
-        url_text = self.scrub(str(url))
+        url, url_text = self._url(path, params)
         policy = self.retry
         limiter = shared.limiter
         clock = limiter.clock
@@ -366,6 +370,19 @@ class Transport:
                 retry_after=decision.retry_after,
             )
 
+    def _url(self, path: str, params: _Params | None) -> tuple[URL, str]:
+        """The URL of a call and its scrubbed text, memoised (a listing asks for the same ones again)."""
+        key = (path, tuple(params.items()) if params else ())
+        urls = self._shared.urls
+        found = urls.get(key)
+        if found is None:
+            url = build_url(self._shared.base, path, params)
+            found = url, self.scrub(str(url))
+            if len(urls) >= _URL_CACHE_SIZE:
+                urls.clear()
+            urls[key] = found
+        return found
+
     def _distrust_retry_after(self, raw: str | None) -> None:
         """Log, once per client, that an impossible ``Retry-After`` counts as missing."""
         shared = self._shared
@@ -467,6 +484,8 @@ async def _read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
     length = resp.content_length  # of the encoded body: a gzip body may inflate far beyond it
     if length is not None and length > limit:
         return None
+    if length is not None and HEADER_CONTENT_ENCODING not in resp.headers:
+        return await resp.read()  # exactly `length` bytes, read at once
     chunks: list[bytes] = []
     size = 0
     async for chunk in resp.content.iter_chunked(64 * 1024):  # decoded bytes, counted as they come
