@@ -1,7 +1,9 @@
 """What to retry and how long to back off (``Retry-After`` parsing is re-exported from the leaf).
 
 Everything here is pure: no I/O, no clock of its own (``now`` and ``rng`` are passed in), so the
-transport's request loop stays small and this module is tested by tables.
+transport's request loop stays small and this module is tested by tables. The one decision the
+loop asks for after every attempt is :meth:`RetryPolicy.decide`; :func:`fits_deadline` is the one
+deadline check; :data:`NOT_SENT_ERRORS` and :data:`TRANSPORT_ERRORS` the one table of failures.
 """
 
 from __future__ import annotations
@@ -130,7 +132,8 @@ class RetryPolicy:
     """
 
     max_attempts: int = attrs.field(default=5, validator=attrs.validators.ge(1))
-    """Total attempts including the first; ``1`` means no retries."""
+    """Attempts that may fail for real (5xx, connection errors, timeouts), the first included;
+    ``1`` means no retry after a failure. 429s do not count: see ``max_429s``."""
     backoff_base: float = attrs.field(default=0.5, validator=_check_non_negative)
     """The delay before the first retry, doubled for each further one (before jitter)."""
     backoff_max: float = attrs.field(default=30.0, validator=_check_non_negative)

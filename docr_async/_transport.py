@@ -1,14 +1,14 @@
-"""The single request loop every API call goes through.
+"""The single request loop every API call goes through: I/O only.
 
-    concurrency slot -> limiter.acquire -> aiohttp (one attempt) -> limiter.update
-        -> retry decision (RetryPolicy) -> error mapping
+    concurrency slot -> limiter.slot -> aiohttp (one attempt) -> limiter.observe
+        -> decipher_response -> [limiter.on_429] -> RetryPolicy.decide -> return / sleep / raise
 
-What a response or a failure means is decided by the pure functions of :mod:`._protocol`; this
-module does the I/O around them. The transport knows nothing about models: it returns
-:class:`APIResponse` (status, parsed JSON, rate-limit state, request id, retries taken). The token
-is only ever put in the ``Authorization`` header of requests to the configured base URL; redirects
-are not followed, and the token is scrubbed from any text that could reach an exception or a log
-line.
+What a response or a failure means and what to do next are decided by pure functions
+(:func:`._protocol.decipher_response`, :meth:`._retry.RetryPolicy.decide`); this module performs
+their decisions. It knows nothing about models: it returns :class:`APIResponse` (status, parsed
+JSON, rate-limit state, request id, retries taken). The token is only ever put in the
+``Authorization`` header of requests to the configured base URL; redirects are not followed, and
+the token is scrubbed from any text that could reach an exception or a log line.
 """
 
 from __future__ import annotations
