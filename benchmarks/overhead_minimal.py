@@ -8,15 +8,10 @@ with one prebuilt body, so what differs between the clients is the clients.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from typing import TYPE_CHECKING
 
-from ._common import Context, Section, Stopwatch, Target, fmt_x, median, ratio
+from ._common import Context, Section, Stopwatch, Target, fmt_x, ratio
 from ._fake import FakeServer
-from .overhead import AIOHTTP, DOCR, PER_PAGE, client_call, timed_block
-
-if TYPE_CHECKING:
-    from .overhead import Call
+from .overhead import AIOHTTP, DOCR, HEADERS, PER_PAGE, medians, one_repetition, rows
 
 NAME = "overhead-minimal"
 TITLE = "1b. Per-request overhead against a minimal aiohttp server (one page of 20 tags)"
@@ -33,30 +28,6 @@ class MinimalServer(FakeServer):
         self.module = ["benchmarks._minimal_server"]
 
 
-async def one_repetition(
-    server: MinimalServer, n: int, concurrency: int, rounds: int, shift: int
-) -> dict[str, tuple[float, float, float]]:
-    """Per-request (wall, client CPU, server CPU) of each client, in interleaved blocks."""
-    totals = {variant: [0.0, 0.0, 0.0] for variant in VARIANTS}
-    async with contextlib.AsyncExitStack() as stack:
-        calls: dict[str, Call] = {
-            variant: await stack.enter_async_context(client_call(variant, server)) for variant in VARIANTS
-        }
-        for call in calls.values():  # warm-up: opens `concurrency` connections per client
-            counts = await asyncio.gather(*(call() for _ in range(max(concurrency, 20))))
-            assert all(c == PER_PAGE for c in counts), counts
-        block = max(1, n // rounds)
-        for r in range(rounds):
-            order = VARIANTS if (r + shift) % 2 == 0 else VARIANTS[::-1]
-            for variant in order:
-                before = server.cpu_seconds()
-                wall, cpu = await timed_block(calls[variant], block, concurrency)
-                for i, value in enumerate((wall, cpu, server.cpu_seconds() - before)):
-                    totals[variant][i] += value
-        done = block * rounds
-    return {variant: (t[0] / done, t[1] / done, t[2] / done) for variant, t in totals.items()}
-
-
 def run(ctx: Context) -> Section:
     """Run the scenario and return its report section."""
     clock = Stopwatch()
@@ -67,7 +38,7 @@ def run(ctx: Context) -> Section:
     with MinimalServer() as server:
         for rep in range(reps):
             for concurrency in CONCURRENCY:
-                result = asyncio.run(one_repetition(server, n, concurrency, rounds, rep))
+                result = asyncio.run(one_repetition(server, n, concurrency, rounds, rep, variants=VARIANTS))
                 for variant, values in result.items():
                     samples.setdefault((concurrency, variant), []).append(values)
     section.setup = [
@@ -81,31 +52,10 @@ def run(ctx: Context) -> Section:
         "(`RateLimiter(enabled=False)`); plain aiohttp: `session.get(...)` + `raise_for_status()` + "
         "`json()` (dicts). Client CPU is `time.process_time()` of the benchmark process.",
     ]
-    section.headers = [
-        "concurrency",
-        "client",
-        "wall µs/request",
-        "client CPU µs/request",
-        "server CPU µs/request",
-        "wall vs aiohttp",
-        "client CPU vs aiohttp",
-    ]
-    med = {key: tuple(median([v[i] for v in values]) for i in range(3)) for key, values in samples.items()}
+    section.headers = HEADERS
+    med = medians(samples)
+    section.rows += rows(med, VARIANTS)
     for concurrency in CONCURRENCY:
-        base = med[(concurrency, AIOHTTP)]
-        for variant in VARIANTS:
-            wall, cpu, srv = med[(concurrency, variant)]
-            section.rows.append(
-                [
-                    str(concurrency),
-                    variant,
-                    f"{wall * 1e6:.0f}",
-                    f"{cpu * 1e6:.0f}",
-                    f"{srv * 1e6:.0f}",
-                    fmt_x(ratio(wall, base[0])),
-                    fmt_x(ratio(cpu, base[1])),
-                ]
-            )
         docr, plain = med[(concurrency, DOCR)], med[(concurrency, AIOHTTP)]
         over = ratio(docr[0], plain[0])
         section.targets.append(
