@@ -8,13 +8,24 @@ server on 127.0.0.1 scripts the answers; time is virtual.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 from aiohttp import web
 from unit._clock import FakeClock
 
-from docr_async import RateLimitBudgetError, RateLimiter, RetryPolicy, ServerError, TooManyRequestsError
+from docr_async import (
+    Clock,
+    Limiter,
+    RateLimitBudgetError,
+    RateLimiter,
+    RateLimitInfo,
+    RetryPolicy,
+    ServerError,
+    TooManyRequestsError,
+)
 
 from ._servers import client_for, serve
 
@@ -127,3 +138,56 @@ async def test_the_deadline_still_bounds_a_wait_for_budget() -> None:
     assert len(seen) == 3  # waits at 0 and 40 fit; a third pause would end at 120 > 100
     assert caught.value.retry_after == 40.0
     assert clock.sleeps == [40.0, 40.0]
+
+
+class RecordingLimiter:
+    """A Limiter that is not a RateLimiter: records what the transport tells it, in order."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = Clock(clock.time, sleep=clock.sleep)
+        self.latest: RateLimitInfo | None = None
+        self.calls: list[tuple[Any, ...]] = []
+        self.pause = 0.0
+
+    @contextlib.asynccontextmanager
+    async def slot(self, *, max_wait: float | None, deadline: float | None) -> AsyncIterator[None]:
+        wait = self.pause - self.clock.time()
+        self.calls.append(("slot", max_wait, deadline is not None, round(max(wait, 0.0), 3)))
+        if wait > 0:
+            await self.clock.sleep(wait)
+        yield
+        self.calls.append(("released",))
+
+    async def observe(self, info: RateLimitInfo | None) -> RateLimitInfo | None:
+        self.calls.append(("observe", None if info is None else info.remaining))
+        self.latest = info
+        return info
+
+    async def on_429(self, retry_after: float | None, info: RateLimitInfo | None, *, default: float) -> float:
+        self.calls.append(("on_429", retry_after, default))
+        self.pause = self.clock.time() + (retry_after if retry_after is not None else default)
+        return retry_after if retry_after is not None else default
+
+    async def clear_pause(self) -> None:
+        self.pause = 0.0
+
+
+async def test_any_limiter_drives_the_client() -> None:
+    clock = FakeClock()
+    limiter: Limiter = RecordingLimiter(clock)
+    seen, handle = script(429, retry_after="3")
+    async with serve(handle) as url, client_for(url, limiter=limiter, retry=POLICY, max_wait=60.0) as client:
+        assert client.rate_limiter is limiter
+        assert (await client.registries.get("example")).name == "example"
+    assert len(seen) == 2
+    assert isinstance(limiter, RecordingLimiter)
+    assert limiter.calls == [
+        ("slot", 60.0, True, 0.0),
+        ("released",),
+        ("observe", None),
+        ("on_429", 3.0, 1.0),
+        ("slot", 60.0, True, 3.0),  # the second attempt waited out the pause in the slot
+        ("released",),
+        ("observe", None),
+    ]
+    assert clock.sleeps == [3.0]
