@@ -67,10 +67,10 @@ async def client_call(variant: str, fake: FakeServer) -> AsyncIterator[Call]:
 
             yield plain
     else:
-        async with pydo.aio.Client(token=fake.token, endpoint=fake.url) as client:
+        async with pydo.aio.Client(token=fake.token, endpoint=fake.url) as official_client:
 
             async def official() -> int:
-                body = await client.registries.list_repository_tags(
+                body = await official_client.registries.list_repository_tags(
                     REGISTRY, REPOSITORY, per_page=PER_PAGE, enforce_https=False
                 )
                 return len(body["tags"])
