@@ -13,10 +13,11 @@ client really gets and paces it there:
   already in flight when the first one arrived say nothing new: while the shared pause set by that
   429 lasts, further 429s do not lower the limit again.
 * **Increase (probe).** Each window of ``window`` seconds without a 429 in which the limit held a
-  send back (the client wanted more) raises the limit by ``step`` of itself (at least one send),
-  and the step doubles with every such window in a row, up to the configured limit; a 429 resets
-  the step. So the client probes gently right after a 429 and returns to the full limit within a
-  few windows once the 429s have stopped.
+  send back (the client wanted more) raises the limit by ``step`` of itself (kept as a fraction, so
+  many processes with small shares together still raise the token's total by only ``step``); after
+  three such windows in a row the step doubles with every further one, up to the configured limit.
+  A 429 resets the count. So processes sharing a token probe gently, and a client left alone
+  returns to the full limit within a few windows once the 429s have stopped.
 * **Paced release.** When a shared pause ends, the server frees its window one expired request at
   a time, so the waiting sends are released one every ``window / limit`` seconds for one window,
   not all at once (which would draw another round of 429s).
@@ -31,6 +32,9 @@ from __future__ import annotations
 import math
 
 __all__ = ["BurstController"]
+
+_GENTLE_WINDOWS = 3
+"""Clean windows in a row that raise the limit by ``step`` only; the step doubles after them."""
 
 
 class BurstController:
@@ -64,7 +68,8 @@ class BurstController:
         self.window = float(window)
         self._decrease = decrease
         self._first_step = step
-        self._step = step
+        self._clean = 0
+        self._level = float(configured)
         self._min = min(min_limit, configured)
         self.limit = configured
         """The effective limit: sends allowed per window now."""
@@ -87,7 +92,7 @@ class BurstController:
                 was already in flight): it does not lower the limit again.
         """
         self._period_429 = True
-        self._step = self._first_step
+        self._clean = 0
         if echo:
             return None
         estimate = math.floor(self._decrease * in_window)
@@ -96,6 +101,7 @@ class BurstController:
         if new == self.limit:
             return None
         self.limit = new
+        self._level = float(new)
         return new
 
     def on_pause(self, now: float, until: float) -> None:
@@ -117,10 +123,12 @@ class BurstController:
         changed: int | None = None
         if now - self._period_start >= self.window:
             if not self._period_429 and self._period_binding and self.limit < self.configured:
-                raise_by = max(1, math.floor(self.limit * self._step))
-                self.limit = min(self.configured, self.limit + raise_by)
-                self._step = min(self._step * 2, 1.0)
-                changed = self.limit
+                self._clean += 1
+                step = self._first_step * 2 ** max(0, self._clean - _GENTLE_WINDOWS)
+                self._level = min(float(self.configured), self._level * (1 + min(step, 1.0)))
+                if math.floor(self._level) != self.limit:
+                    self.limit = math.floor(self._level)
+                    changed = self.limit
             self._period_start = now
             self._period_binding = False
             self._period_429 = False
