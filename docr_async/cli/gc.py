@@ -49,7 +49,7 @@ def gc_start(
             return gc
         c.out.info(f"garbage collection {gc.uuid} started; waiting (up to {timeout:g}s)")
         return await client.garbage_collections.wait(
-            registry, gc.uuid, timeout=timeout, poll_interval=poll_interval, raise_on_failure=False
+            gc.uuid, registry=registry, timeout=timeout, poll_interval=poll_interval, raise_on_failure=False
         )
 
     _show_gc(c, c.run(work), require_success=wait)
@@ -135,7 +135,7 @@ def gc_wait(
     c = cli(ctx, output)
     gc = c.run(
         lambda client: client.garbage_collections.wait(
-            registry, uuid, timeout=timeout, poll_interval=poll_interval, raise_on_failure=False
+            uuid, registry=registry, timeout=timeout, poll_interval=poll_interval, raise_on_failure=False
         )
     )
     _show_gc(c, gc, require_success=True)
