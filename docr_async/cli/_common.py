@@ -14,13 +14,16 @@ import typer
 from .._client import DOCRClient
 from .._constants import DEFAULT_BASE_URL, TOKEN_ENV_VARS
 from .._retry import RetryPolicy
-from ..exceptions import DOCRError, ValidationError
+from ..exceptions import ConfigurationError, DOCRError, ValidationError
 from ..models import GCType
 from ._exit import ExitCode, describe_error, exit_code_for
 from ._output import Output, OutputFormat
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Coroutine
+
+    from .._ratelimit import RateLimiter
+    from ..redis import RedisRateLimiter
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -90,6 +93,7 @@ class Settings:
     max_wait: float | None = None
     retries: int | None = None
     allow_insecure_http: bool = False
+    redis_url: str | None = None
 
     def secret(self) -> str | None:
         """The token that will be used (never printed; used to redact output)."""
@@ -101,7 +105,7 @@ class Settings:
                 return value
         return None
 
-    def client(self) -> DOCRClient:
+    def client(self, rate_limiter: RateLimiter | None = None) -> DOCRClient:
         """A new client (create it inside the event loop).
 
         Raises:
@@ -115,7 +119,22 @@ class Settings:
             max_concurrency=self.max_concurrency,
             max_wait=self.max_wait,
             allow_insecure_http=self.allow_insecure_http,
+            rate_limiter=rate_limiter,
         )
+
+    def shared_limiter(self) -> RedisRateLimiter | None:
+        """The Redis limiter of ``--redis-url`` / ``DOCR_REDIS_URL``, or ``None`` (a local one).
+
+        Raises:
+            ConfigurationError: redis-py (the ``docr-async[redis]`` extra) is not installed.
+        """
+        if not self.redis_url:
+            return None
+        try:
+            from docr_async.redis import RedisRateLimiter  # noqa: PLC0415 - optional extra
+        except ImportError:
+            raise ConfigurationError("--redis-url needs redis-py: pip install 'docr-async[redis]'") from None
+        return RedisRateLimiter.from_url(self.redis_url)
 
 
 class Cli:
@@ -140,8 +159,13 @@ class Cli:
 
     async def with_client(self, work: Callable[[DOCRClient], Awaitable[T]]) -> T:
         """Await ``work(client)`` with a fresh client, closed afterwards (errors propagate)."""
-        async with self.settings.client() as client:
-            return await work(client)
+        limiter = self.settings.shared_limiter()
+        try:
+            async with self.settings.client(limiter) as client:
+                return await work(client)
+        finally:
+            if limiter is not None:
+                await limiter.aclose()
 
     def run(self, work: Callable[[DOCRClient], Awaitable[T]]) -> T:
         """Run ``work(client)`` on a fresh event loop; SDK errors become one line and an exit code."""
