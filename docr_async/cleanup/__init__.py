@@ -6,13 +6,17 @@
 >>> gc = await collect_garbage(client, "example")  # storage drops only after this
 """
 
-from .executor import CleanupExecutor, CleanupReport, ItemResult, ItemStatus, execute_plan
+from .errors import PlanRefusedError
+from .executor import DEFAULT_REVERIFY_AFTER, CleanupExecutor, execute_plan
+from .files import write_private
 from .gc import GCResult, collect_garbage
 from .plan import CleanupPlan, Deletion, DeletionKind, Kept, plan_repository
 from .planner import build_plan
 from .policy import Pattern, RetentionPolicy, parse_duration
+from .report import CleanupReport, ItemResult, ItemStatus
 
 __all__ = [
+    "DEFAULT_REVERIFY_AFTER",
     "CleanupExecutor",
     "CleanupPlan",
     "CleanupReport",
@@ -23,10 +27,12 @@ __all__ = [
     "ItemStatus",
     "Kept",
     "Pattern",
+    "PlanRefusedError",
     "RetentionPolicy",
     "build_plan",
     "collect_garbage",
     "execute_plan",
     "parse_duration",
     "plan_repository",
+    "write_private",
 ]

@@ -78,7 +78,9 @@ async def collect_garbage(
     Args:
         client: The client.
         registry: The registry.
-        type: What to remove; by default untagged manifests and unreferenced blobs.
+        type: What to remove; by default unreferenced blobs only (as doctl). Manifests the cleanup
+            deleted are already gone; pass ``GCType.UNTAGGED_MANIFESTS_AND_UNREFERENCED_BLOBS`` to
+            also remove every untagged manifest (images pulled by digest included).
         wait: Wait until it succeeds, fails or is cancelled.
         timeout: Longest wait, in seconds, for each collection waited for.
         poll_interval: First polling interval (it backs off from there).

@@ -20,8 +20,8 @@ __all__ = ["DEFAULT_GC_TYPE", "GarbageCollections"]
 
 logger = logging.getLogger(LOGGER_NAME)
 
-DEFAULT_GC_TYPE = GCType.UNTAGGED_MANIFESTS_AND_UNREFERENCED_BLOBS
-"""What DigitalOcean recommends: also remove manifests that no tag points at."""
+DEFAULT_GC_TYPE = GCType.UNREFERENCED_BLOBS_ONLY
+"""As doctl (and FakeDOCR): unreferenced blobs only; untagged manifests (pullable by digest) stay."""
 
 
 def _gc_type(value: GCType | str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -20,7 +21,7 @@ from docr_async.cleanup import (
     collect_garbage,
     execute_plan,
 )
-from docr_async.testing import FakeDOCR, FaultConfig, ReadOnlyRegistryError, SeedSpec
+from docr_async.testing import FakeDOCR, FaultConfig, ManualClock, ReadOnlyRegistryError, SeedSpec
 
 from .helpers import FAST_GC, client_for, other_tasks, running_fake
 
@@ -199,9 +200,12 @@ async def test_revoked_token_trips_the_circuit_breaker() -> None:
         # Tag deletions only, so the first requests after the revocation are deletions.
         plan = await build_plan(client, REGISTRY, RetentionPolicy(keep_last=5, older_than="30d"))
         assert len(plan.deletions) > 10
-        fake.revoke_token(fake.token)
         deletes_before = sum(r.method == "DELETE" for r in fake.requests)
-        report = await CleanupExecutor(client, plan, concurrency=1, check_gc=False).run()
+        # Revoked after the registry check and the first verification: the DELETEs get the 401s.
+        executor = CleanupExecutor(
+            client, plan, concurrency=1, check_gc=False, on_event=lambda *_: fake.revoke_token(fake.token)
+        )
+        report = await executor.run()
         deletes = sum(r.method == "DELETE" for r in fake.requests) - deletes_before
         assert deletes == 3
         assert report.stopped_reason is not None
@@ -226,6 +230,10 @@ async def test_gc_after_cleanup_frees_storage_and_blocks_writes_while_running() 
         plan = await build_plan(client, REGISTRY, POLICY)
         assert plan.expected_freed_bytes > 0
         assert (await execute_plan(client, plan)).ok
+        # The fake's time stands still while we look (so the GC is surely still active), then moves
+        # 10 ms per response, so the GC ends after a known amount of polling, whatever the load.
+        clock = ManualClock(now=time.time())
+        fake.clock = clock
         gc = await client.garbage_collections.start(REGISTRY)
         with pytest.raises(ReadOnlyRegistryError):
             fake.push(REGISTRY, "team/api", "during-gc")
@@ -233,6 +241,7 @@ async def test_gc_after_cleanup_frees_storage_and_blocks_writes_while_running() 
             await execute_plan(client, plan)
         with pytest.raises(GarbageCollectionActiveError):
             await collect_garbage(client, REGISTRY)
+        fake.response_hooks.append(lambda *_: clock.advance(0.01))
         result = await collect_garbage(client, REGISTRY, if_active="wait", poll_interval=0.01)
         assert result.waited_for_previous
         finished = await client.garbage_collections.get(gc.uuid, registry=REGISTRY)
