@@ -10,6 +10,7 @@ from .errors import PlanRefusedError
 from .executor import DEFAULT_REVERIFY_AFTER, CleanupExecutor, execute_plan
 from .files import write_private
 from .gc import GCResult, collect_garbage
+from .named import NamedDeletions, plan_named_deletions
 from .plan import CleanupPlan, Deletion, DeletionKind, Kept, plan_repository
 from .planner import build_plan
 from .policy import Pattern, RetentionPolicy, parse_duration
@@ -26,6 +27,7 @@ __all__ = [
     "ItemResult",
     "ItemStatus",
     "Kept",
+    "NamedDeletions",
     "Pattern",
     "PlanRefusedError",
     "RetentionPolicy",
@@ -33,6 +35,7 @@ __all__ = [
     "collect_garbage",
     "execute_plan",
     "parse_duration",
+    "plan_named_deletions",
     "plan_repository",
     "write_private",
 ]
