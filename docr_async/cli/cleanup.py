@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 from collections import Counter
 from pathlib import Path  # noqa: TC003 -- typer reads the annotations at runtime
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -24,6 +25,7 @@ from ..cleanup import (
     RetentionPolicy,
     build_plan,
     collect_garbage,
+    write_private,
 )
 from ..exceptions import DOCRError, ValidationError
 from ..names import validate_registry_name
@@ -49,8 +51,10 @@ class _State:
 
     plan: CleanupPlan | None = None
     executor: CleanupExecutor | None = None
+    gc_started: GCResult | None = None
     gc: GCResult | None = None
     gc_error: DOCRError | None = None
+    terminated: bool = False
 
 
 def cleanup_command(
@@ -116,6 +120,13 @@ def cleanup_command(
         ),
     ] = None,
     apply: Annotated[bool, typer.Option("--apply", help="Really delete (the default is a dry run).")] = False,
+    allow_empty_repositories: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty-repositories",
+            help="Allow a plan that deletes every tag of a repository (refused by default, exit 2).",
+        ),
+    ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Same as --apply.")] = False,
     concurrency: Annotated[
         int, typer.Option("--concurrency", "-c", min=1, help="Deletions in flight at once.")
@@ -126,7 +137,7 @@ def cleanup_command(
     ] = True,
     gc_type: Annotated[
         GCTypeChoice, typer.Option("--gc-type", help="What the garbage collection removes.")
-    ] = GCTypeChoice.UNTAGGED_MANIFESTS_AND_UNREFERENCED_BLOBS,
+    ] = GCTypeChoice.UNREFERENCED_BLOBS_ONLY,
     gc_timeout: Annotated[
         float,
         typer.Option("--gc-timeout", min=0, help="Longest wait for the garbage collection, in seconds."),
@@ -234,7 +245,16 @@ def cleanup_command(
             out.info(f"plan saved to {save_plan}")
         if not out.json:
             out.show(plan_summary_table(plan))
-        report = await _execute(client, out, state, plan, dry_run=dry_run, concurrency=concurrency)
+        report = await _execute(
+            client,
+            out,
+            state,
+            plan,
+            dry_run=dry_run,
+            concurrency=concurrency,
+            registry=registry,
+            allow_empty_repositories=allow_empty_repositories,
+        )
         if gc and dry_run:
             out.info(f"dry run: would start a garbage collection ({gc_type.api.value}) after deleting")
         elif gc and report.stopped_reason is not None:
@@ -244,34 +264,69 @@ def cleanup_command(
                 f"starting a garbage collection ({gc_type.api.value}); the registry is read-only meanwhile"
             )
             try:
-                state.gc = await collect_garbage(
-                    client,
-                    registry,
-                    type=gc_type.api,
-                    wait=gc_wait,
-                    timeout=gc_timeout,
-                    poll_interval=gc_poll_interval,
-                )
+                state.gc_started = await collect_garbage(client, registry, type=gc_type.api, wait=False)
+                state.gc = state.gc_started
+                if gc_wait:
+                    state.gc = None  # until it ends: an interruption says how to cancel it
+                    started = state.gc_started.garbage_collection
+                    finished = await client.garbage_collections.wait(
+                        registry, started.uuid, timeout=gc_timeout, poll_interval=gc_poll_interval
+                    )
+                    after = (await client.registries.get(registry)).storage_usage_bytes
+                    state.gc = attrs.evolve(
+                        state.gc_started, garbage_collection=finished, storage_after=after
+                    )
             except DOCRError as exc:
                 state.gc_error = exc
         return report
 
     interrupted = False
     try:
-        report = asyncio.run(_with_client(c, work))
-    except KeyboardInterrupt:
+        report = asyncio.run(_with_client(c, work, state))
+    except (KeyboardInterrupt, asyncio.CancelledError) as exc:
+        if isinstance(exc, asyncio.CancelledError) and not state.terminated:
+            raise
         interrupted = True
+        code = ExitCode.TERMINATED if state.terminated else ExitCode.INTERRUPTED
+        _gc_continues(c, state, registry)
         if state.executor is None:
-            c.fail("interrupted before anything was deleted", ExitCode.INTERRUPTED)
+            c.fail("interrupted before anything was deleted", code)
         report = state.executor.report
     except DOCRError as exc:
         c.fail(describe_error(exc), exit_code_for(exc))
     _finish(c, state, report, report_path=report_path, interrupted=interrupted)
 
 
-async def _with_client(c: Cli, work: Callable[[DOCRClient], Awaitable[CleanupReport]]) -> CleanupReport:
-    async with c.settings.client() as client:
-        return await work(client)
+async def _with_client(
+    c: Cli, work: Callable[[DOCRClient], Awaitable[CleanupReport]], state: _State
+) -> CleanupReport:
+    """Run ``work``; SIGTERM cancels it like Ctrl-C does (scheduling stops, the report is kept)."""
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    assert main is not None
+
+    def on_sigterm() -> None:
+        c.out.warn("SIGTERM received: stopping; the partial report follows")
+        state.terminated = True
+        main.cancel()
+
+    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    try:
+        async with c.settings.client() as client:
+            return await work(client)
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
+def _gc_continues(c: Cli, state: _State, registry: str) -> None:
+    """After an interruption while waiting for a GC: it keeps running, and how to cancel it."""
+    if state.gc_started is None or state.gc is not None:
+        return
+    uuid = state.gc_started.garbage_collection.uuid
+    c.out.warn(
+        f"garbage collection {uuid} continues on DigitalOcean's side ({registry} stays read-only "
+        f"until it ends); to stop it: docr gc cancel {uuid} --registry {registry}"
+    )
 
 
 async def _scan(client: DOCRClient, out: Output, registry: str, policy: RetentionPolicy) -> CleanupPlan:
@@ -293,7 +348,15 @@ async def _scan(client: DOCRClient, out: Output, registry: str, policy: Retentio
 
 
 async def _execute(
-    client: DOCRClient, out: Output, state: _State, plan: CleanupPlan, *, dry_run: bool, concurrency: int
+    client: DOCRClient,
+    out: Output,
+    state: _State,
+    plan: CleanupPlan,
+    *,
+    dry_run: bool,
+    concurrency: int,
+    registry: str,
+    allow_empty_repositories: bool,
 ) -> CleanupReport:
     """Run the plan (or the dry run) with a progress bar; the executor is kept in ``state``."""
     if not plan.deletions:
@@ -306,11 +369,23 @@ async def _execute(
             "dry run" if dry_run else "deleting", total=len(plan.deletions), visible=bool(plan.deletions)
         )
 
-        def on_item(_: ItemResult) -> None:
+        done = 0
+
+        def on_item(result: ItemResult) -> None:
+            nonlocal done
+            done += 1
             progress.advance(task)
+            if not out.interactive and not dry_run:  # no progress bar: one audit line per item
+                out.info(f"[{done}/{len(plan.deletions)}] {result.status.value} {result.deletion.key}")
 
         state.executor = CleanupExecutor(
-            client, plan, concurrency=concurrency, dry_run=dry_run, progress=on_item
+            client,
+            plan,
+            concurrency=concurrency,
+            dry_run=dry_run,
+            progress=on_item,
+            registry=registry,
+            allow_empty_repositories=allow_empty_repositories,
         )
         return await state.executor.run()
 
@@ -343,11 +418,17 @@ def _finish(
     if report.dry_run:
         out.banner("DRY RUN: nothing was deleted. Add --apply to delete.")
     if interrupted:
-        c.fail("interrupted: the report above shows what was done", ExitCode.INTERRUPTED)
+        code = ExitCode.TERMINATED if state.terminated else ExitCode.INTERRUPTED
+        c.fail("interrupted: the report above shows what was done", code)
+    if report.skipped:
+        out.warn(
+            f"{len(report.skipped)} items skipped for safety (changed since planning, or refused by "
+            "the plan's own policy): not deleted, not a failure; see the reasons above"
+        )
     if not report.ok:
         counts = report.counts
         c.fail(
-            f"{counts['failed']} failed, {counts['not_attempted']} not attempted, {counts['skipped']} skipped"
+            f"{counts['failed']} failed, {counts['not_attempted']} not attempted"
             + (f" ({report.stopped_reason})" if report.stopped_reason else ""),
             ExitCode.FAILED,
         )
@@ -469,7 +550,7 @@ def _load_plan(c: Cli, path: Path) -> CleanupPlan:
 
 def _write(c: Cli, path: Path, text: str) -> None:
     try:
-        path.write_text(text, encoding="utf-8")
+        write_private(path, text)
     except OSError as exc:
         c.fail(f"cannot write {path}: {exc.strerror or exc}", ExitCode.FAILED)
 

@@ -1,0 +1,118 @@
+"""``docr cleanup`` under issue 13: the delete-everything guard, tampered plans, SIGTERM, private files."""
+
+from __future__ import annotations
+
+import json
+import signal
+import stat
+import subprocess
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from docr_async.cli import ExitCode
+
+from .conftest import DOCR, REGISTRY, Fake, Result, base_env, read_until
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    Docr = Callable[..., Result]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state(fake: Fake) -> None:
+    fake.reset()
+
+
+def deletes(fake: Fake) -> list[dict[str, Any]]:
+    return [r for r in fake.requests() if r["method"] == "DELETE"]
+
+
+def test_a_policy_that_empties_repositories_is_refused_naming_them_and_the_flag(
+    docr: Docr, fake: Fake
+) -> None:
+    everything = ("cleanup", REGISTRY, "--keep-last", "0", "--no-default-protect", "--apply")
+    refused = docr(*everything)
+    assert refused.code == ExitCode.USAGE, str(refused)
+    assert "without any tag" in refused.stderr
+    assert "--allow-empty-repositories" in refused.stderr
+    repositories = [r["name"] for r in docr("repos", "list", REGISTRY, "-o", "json").json()]
+    assert all(name in refused.stderr for name in repositories)
+    assert deletes(fake) == []
+    allowed = docr(*everything, "--allow-empty-repositories", "-o", "json")
+    assert allowed.code == 0, str(allowed)
+    assert fake.registry()["tags"] == 0
+
+
+def test_a_tampered_plan_file_skips_what_its_policy_protects_and_exits_0_with_a_warning(
+    docr: Docr, fake: Fake, tmp_path: Path
+) -> None:
+    dry = docr("cleanup", REGISTRY, "--keep-last", "2", "-o", "json")
+    victim = next(d for d in dry.json()["plan"]["deletions"] if d["kind"] == "tag")
+    plan_path = tmp_path / "plan.json"
+    saved = docr(
+        "cleanup", REGISTRY, "--keep-last", "2", "--protect", victim["tag"], "--save-plan", str(plan_path)
+    )
+    assert saved.code == 0, str(saved)
+    assert stat.S_IMODE(plan_path.stat().st_mode) == 0o600
+    plan = json.loads(plan_path.read_text())
+    assert victim["tag"] not in [d["tag"] for d in plan["deletions"]]
+    plan["deletions"].insert(0, victim)  # a hand edit: delete the protected tag anyway
+    plan_path.write_text(json.dumps(plan))
+    report_path = tmp_path / "report.json"
+    args = ("cleanup", REGISTRY, "--plan-file", str(plan_path), "--apply", "--report", str(report_path))
+    result = docr(*args, "-o", "json")
+    assert result.code == 0, str(result)
+    assert "skipped for safety" in result.stderr
+    items = result.json()["report"]["items"]
+    assert items[0]["status"] == "skipped"
+    assert "protected under the plan's policy" in items[0]["detail"]
+    assert not [r for r in deletes(fake) if r["path"].endswith("/tags/" + victim["tag"])]
+    assert stat.S_IMODE(report_path.stat().st_mode) == 0o600
+
+
+def test_a_plan_for_another_registry_is_refused(docr: Docr, fake: Fake, tmp_path: Path) -> None:
+    plan_path = tmp_path / "plan.json"
+    assert docr("cleanup", REGISTRY, "--keep-last", "2", "--save-plan", str(plan_path)).code == 0
+    result = docr("cleanup", "other", "--plan-file", str(plan_path), "--apply")
+    assert result.code == ExitCode.USAGE
+    assert "plan for registry 'example'" in result.stderr
+    assert deletes(fake) == []
+
+
+def test_sigterm_mid_apply_writes_the_partial_report_and_exits_143(fake: Fake, tmp_path: Path) -> None:
+    report_path = tmp_path / "report.json"
+    argv = ["--base-url", fake.url, "cleanup", REGISTRY, "--keep-last", "2", "--delete-untagged", "--apply"]
+    argv += ["-c", "1", "--report", str(report_path), "-o", "json"]
+    proc = subprocess.Popen(
+        [*DOCR, *argv],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=base_env(DIGITALOCEAN_TOKEN=fake.token),
+    )
+    try:
+        early = read_until(proc, b"[3/", 30, stream="stderr")  # the third progress line
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    assert proc.returncode == ExitCode.TERMINATED == 143, (out, early + err)
+    doc = json.loads(out)
+    assert doc["interrupted"] is True
+    counts = doc["report"]["counts"]
+    assert sum(counts.values()) == len(doc["plan"]["deletions"])
+    assert counts["deleted"] >= 3
+    assert counts["not_attempted"] > 0
+    written = json.loads(report_path.read_text())
+    assert written["counts"] == counts
+    assert written["interrupted"] is True
+    assert stat.S_IMODE(report_path.stat().st_mode) == 0o600
+    assert b"SIGTERM received" in early + err
+    assert fake.token.encode() not in out + early + err
+    # What the report says was deleted is what the fake deleted.
+    assert len(deletes(fake)) >= counts["deleted"]
