@@ -269,6 +269,7 @@ def cleanup_command(
                 if gc_wait:
                     state.gc = None  # until it ends: an interruption says how to cancel it
                     started = state.gc_started.garbage_collection
+                    out.info(f"garbage collection {started.uuid} started; waiting (up to {gc_timeout:g}s)")
                     finished = await client.garbage_collections.wait(
                         registry, started.uuid, timeout=gc_timeout, poll_interval=gc_poll_interval
                     )

@@ -116,3 +116,33 @@ def test_sigterm_mid_apply_writes_the_partial_report_and_exits_143(fake: Fake, t
     assert fake.token.encode() not in out + early + err
     # What the report says was deleted is what the fake deleted.
     assert len(deletes(fake)) >= counts["deleted"]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_while_waiting_for_the_gc_says_it_continues_and_how_to_cancel_it(
+    fake: Fake, signum: signal.Signals
+) -> None:
+    fake.control("PUT", "/_fake/gc", {"step_seconds": 600})  # it will still be running
+    argv = ["--base-url", fake.url, "cleanup", REGISTRY, "--keep-last", "2", "--delete-untagged", "--apply"]
+    argv += ["--gc", "--gc-poll-interval", "0.05"]
+    proc = subprocess.Popen(
+        [*DOCR, *argv],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=base_env(DIGITALOCEAN_TOKEN=fake.token),
+    )
+    try:
+        early = read_until(proc, b"started; waiting", 60, stream="stderr")
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    expected = ExitCode.INTERRUPTED if signum == signal.SIGINT else ExitCode.TERMINATED
+    assert proc.returncode == expected, early + err
+    uuid = fake.registry()["active_garbage_collection"]["uuid"]
+    text = " ".join((early + err).decode().split())
+    assert f"garbage collection {uuid} continues" in text
+    assert f"docr gc cancel {uuid} --registry {REGISTRY}" in text
