@@ -55,6 +55,7 @@ from .verify import (
     policy_refusal,
     read_repository,
     removed_tags,
+    require_registry,
     verdict,
 )
 
@@ -242,19 +243,7 @@ class CleanupExecutor:
 
     async def _preflight(self) -> None:
         registry = self._plan.registry
-        try:
-            await self._client.registries.get(registry)
-        except NotFoundError as exc:
-            raise NotFoundError(
-                status=exc.status,
-                message=f"registry {registry} not found",
-                error_id=exc.error_id,
-                request_id=exc.request_id,
-                method=exc.method,
-                url=exc.url,
-                rate_limit=exc.rate_limit,
-                retries=exc.retries,
-            ) from exc
+        await require_registry(self._client, registry)
         if self._check_gc:
             active = await self._client.garbage_collections.get_active(registry)
             if active is not None:

@@ -18,6 +18,7 @@ from ..exceptions import NotFoundError, ValidationError
 from ..names import resolve_repository, validate_digest, validate_tag
 from .plan import CleanupPlan, Deletion, DeletionKind
 from .policy import RetentionPolicy
+from .verify import not_found, require_registry
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -38,19 +39,6 @@ class NamedDeletions:
 
     plan: CleanupPlan
     missing: tuple[str, ...] = ()
-
-
-def _not_found(exc: NotFoundError, message: str) -> NotFoundError:
-    return NotFoundError(
-        status=exc.status,
-        message=message,
-        error_id=exc.error_id,
-        request_id=exc.request_id,
-        method=exc.method,
-        url=exc.url,
-        rate_limit=exc.rate_limit,
-        retries=exc.retries,
-    )
 
 
 async def plan_named_deletions(
@@ -87,17 +75,14 @@ async def plan_named_deletions(
     wanted_digests = list(dict.fromkeys(validate_digest(d) for d in digests))
     if bool(wanted_tags) == bool(wanted_digests):
         raise ValidationError("items", (tags, digests), "name tags or digests (one kind, at least one)")
-    try:
-        await client.registries.get(registry)
-    except NotFoundError as exc:
-        raise _not_found(exc, f"registry {registry} not found") from exc
+    await require_registry(client, registry)
     try:
         listed_tags = await client.tags.list(repository, registry=registry).collect()
         manifests = (
             await client.manifests.list(repository, registry=registry).collect() if wanted_digests else []
         )
     except NotFoundError as exc:
-        raise _not_found(exc, f"repository {repository} not found in registry {registry}") from exc
+        raise not_found(exc, f"repository {repository} not found in registry {registry}") from exc
     deletions: list[Deletion] = []
     missing: list[str] = []
     if wanted_tags:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
-from ..exceptions import PaginationError
+from ..exceptions import NotFoundError, PaginationError
 from ..models import Manifest, Tag
 from .plan import CleanupPlan, Deletion, DeletionKind
 from .report import ItemStatus
@@ -35,8 +35,10 @@ __all__ = [
     "MAX_REREADS",
     "RepositoryView",
     "emptied_repositories",
+    "not_found",
     "policy_refusal",
     "read_repository",
+    "require_registry",
     "verdict",
 ]
 
@@ -161,6 +163,32 @@ async def _strict(
         if len(set(keys)) == len(keys) and (not reported or reported == {len(items)}):
             return items, pages
     raise PaginationError(f"{what} changed while it was read, {MAX_REREADS} times in a row; not trusting it")
+
+
+def not_found(exc: NotFoundError, message: str) -> NotFoundError:
+    """The same 404, saying what was not found in words a user can act on."""
+    return NotFoundError(
+        status=exc.status,
+        message=message,
+        error_id=exc.error_id,
+        request_id=exc.request_id,
+        method=exc.method,
+        url=exc.url,
+        rate_limit=exc.rate_limit,
+        retries=exc.retries,
+    )
+
+
+async def require_registry(client: DOCRClient, registry: str) -> None:
+    """Check that the registry exists, so a typo never looks like "everything already gone".
+
+    Raises:
+        NotFoundError: ``registry <name> not found``.
+    """
+    try:
+        await client.registries.get(registry)
+    except NotFoundError as exc:
+        raise not_found(exc, f"registry {registry} not found") from exc
 
 
 async def read_repository(

@@ -26,6 +26,17 @@ def _fresh_state(fake: Fake) -> None:
     fake.reset()
 
 
+def spawn(fake: Fake, argv: list[str]) -> subprocess.Popen[bytes]:
+    """``docr`` as a real subprocess (signals reach it as they would from CI)."""
+    return subprocess.Popen(
+        [*DOCR, *argv],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=base_env(DIGITALOCEAN_TOKEN=fake.token),
+    )
+
+
 def deletes(fake: Fake) -> list[dict[str, Any]]:
     return [r for r in fake.requests() if r["method"] == "DELETE"]
 
@@ -86,13 +97,7 @@ def test_sigterm_mid_apply_writes_the_partial_report_and_exits_143(fake: Fake, t
     report_path = tmp_path / "report.json"
     argv = ["--base-url", fake.url, "cleanup", REGISTRY, "--keep-last", "2", "--delete-untagged", "--apply"]
     argv += ["-c", "1", "--report", str(report_path), "-o", "json"]
-    proc = subprocess.Popen(
-        [*DOCR, *argv],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=base_env(DIGITALOCEAN_TOKEN=fake.token),
-    )
+    proc = spawn(fake, argv)
     try:
         early = read_until(proc, b"[3/", 30, stream="stderr")  # the third progress line
         proc.send_signal(signal.SIGTERM)
@@ -125,13 +130,7 @@ def test_interrupted_while_waiting_for_the_gc_says_it_continues_and_how_to_cance
     fake.control("PUT", "/_fake/gc", {"step_seconds": 600})  # it will still be running
     argv = ["--base-url", fake.url, "cleanup", REGISTRY, "--keep-last", "2", "--delete-untagged", "--apply"]
     argv += ["--gc", "--gc-poll-interval", "0.05"]
-    proc = subprocess.Popen(
-        [*DOCR, *argv],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=base_env(DIGITALOCEAN_TOKEN=fake.token),
-    )
+    proc = spawn(fake, argv)
     try:
         early = read_until(proc, b"started; waiting", 60, stream="stderr")
         proc.send_signal(signum)
