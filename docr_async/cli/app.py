@@ -7,7 +7,6 @@ from pathlib import Path  # noqa: TC003 -- typer reads the annotations at runtim
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from .._version import __version__
@@ -20,9 +19,9 @@ from ..docker_config import (
     validate_dns_label,
     validate_dns_subdomain,
 )
-from ..exceptions import DOCRError, NotFoundError, ValidationError
+from ..exceptions import ValidationError
 from ..models import GCStatus, TierSlug
-from ..names import resolve_repository, validate_digest, validate_registry_name, validate_tag
+from ..names import resolve_repository, validate_registry_name
 from ._common import (
     DEFAULT_BASE_URL,
     Cli,
@@ -33,7 +32,8 @@ from ._common import (
     Settings,
     cli,
 )
-from ._exit import ExitCode, describe_error, exit_code_for
+from ._exit import ExitCode, describe_error
+from ._named_delete import delete_named
 from ._output import (
     OutputFormat,
     gc_table,
@@ -48,7 +48,7 @@ from .cleanup import cleanup_command
 from .demo import demo_command
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Sequence
+    from collections.abc import Callable, Sequence
 
     from .._client import DOCRClient
     from ..models import GarbageCollection
@@ -348,6 +348,16 @@ ConcurrencyOpt = Annotated[
 ]
 
 
+MissingOkOpt = Annotated[
+    bool,
+    typer.Option(
+        "--missing-ok",
+        help="An item that does not exist is not an error (a missing registry or repository still is).",
+    ),
+]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Look everything up, delete nothing.")]
+
+
 @tags_app.command("delete")
 def tags_delete(
     ctx: typer.Context,
@@ -357,24 +367,21 @@ def tags_delete(
     registry: RegistryOpt = None,
     force: ForceOpt = False,
     concurrency: ConcurrencyOpt = 8,
+    missing_ok: MissingOkOpt = False,
+    dry_run: DryRunOpt = False,
     output: OutputOpt = None,
 ) -> None:
-    """Delete tags, concurrently. A tag that is already gone counts as deleted."""
-    c = cli(ctx, output)
-    reg, repo = _validate(c, lambda: resolve_repository(repository, registry))
-    items = _validate(c, lambda: _unique([validate_tag(t) for t in tags]))
-    c.confirm_destructive(f"{_plural(len(items), 'tag')} from {reg}/{repo}", force)
-
-    def delete_one(client: DOCRClient, tag: str) -> Awaitable[None]:
-        return client.tags.delete(tag, repository=repo, registry=reg)
-
-    _bulk_delete(
-        c,
-        key="tag",
-        items=items,
-        delete_one=delete_one,
+    """Delete tags, each verified just before its DELETE. A missing registry, repository or tag exits 4."""
+    delete_named(
+        cli(ctx, output),
+        kind="tag",
+        items=tags,
+        repository=repository,
+        registry=registry,
+        force=force,
         concurrency=concurrency,
-        context={"registry": reg, "repository": repo},
+        missing_ok=missing_ok,
+        dry_run=dry_run,
     )
 
 
@@ -412,24 +419,21 @@ def manifests_delete(
     registry: RegistryOpt = None,
     force: ForceOpt = False,
     concurrency: ConcurrencyOpt = 8,
+    missing_ok: MissingOkOpt = False,
+    dry_run: DryRunOpt = False,
     output: OutputOpt = None,
 ) -> None:
-    """Delete manifests (with every tag pointing at them), concurrently."""
-    c = cli(ctx, output)
-    reg, repo = _validate(c, lambda: resolve_repository(repository, registry))
-    items = _validate(c, lambda: _unique([validate_digest(d) for d in digests]))
-    c.confirm_destructive(f"{_plural(len(items), 'manifest')} (and their tags) from {reg}/{repo}", force)
-
-    def delete_one(client: DOCRClient, digest: str) -> Awaitable[None]:
-        return client.manifests.delete(digest, repository=repo, registry=reg)
-
-    _bulk_delete(
-        c,
-        key="digest",
-        items=items,
-        delete_one=delete_one,
+    """Delete manifests with every tag on them; one that gained a tag since the lookup is skipped."""
+    delete_named(
+        cli(ctx, output),
+        kind="digest",
+        items=digests,
+        repository=repository,
+        registry=registry,
+        force=force,
         concurrency=concurrency,
-        context={"registry": reg, "repository": repo},
+        missing_ok=missing_ok,
+        dry_run=dry_run,
     )
 
 
@@ -449,24 +453,57 @@ def gc_start(
     *,
     registry: Annotated[str, typer.Argument(help="Registry name.")],
     gc_type: Annotated[
-        GCTypeChoice, typer.Option("--type", help="What to remove.")
-    ] = GCTypeChoice.UNTAGGED_MANIFESTS_AND_UNREFERENCED_BLOBS,
+        GCTypeChoice | None,
+        typer.Option(
+            "--type", help="What to remove (default: unreferenced blobs only, as doctl).", show_default=False
+        ),
+    ] = None,
+    include_untagged_manifests: Annotated[
+        bool,
+        typer.Option(
+            "--include-untagged-manifests",
+            help="Also delete every untagged manifest (images pulled by digest included); asks first.",
+        ),
+    ] = False,
+    force: ForceOpt = False,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until it ends.")] = False,
     timeout: TimeoutOpt = 1800.0,
     poll_interval: PollOpt = 5.0,
     output: OutputOpt = None,
 ) -> None:
-    """Start a garbage collection (the registry is read-only while it runs)."""
+    """Start a garbage collection (the registry is read-only while it runs).
+
+    By default it removes unreferenced blobs only, as doctl does: untagged manifests stay, since
+    people pull images by digest. Deleting them too asks for confirmation (or --force).
+    """
     c = cli(ctx, output)
+    if include_untagged_manifests and gc_type is not None:
+        c.fail("--include-untagged-manifests and --type cannot be combined", ExitCode.USAGE)
+    if include_untagged_manifests:
+        gc_type = GCTypeChoice.UNTAGGED_MANIFESTS_AND_UNREFERENCED_BLOBS
+    chosen = gc_type or GCTypeChoice.UNREFERENCED_BLOBS_ONLY
+    if chosen is not GCTypeChoice.UNREFERENCED_BLOBS_ONLY:
+        c.confirm_destructive(
+            f"every untagged manifest of {registry} in a garbage collection "
+            "(images pulled by digest included)",
+            force,
+        )
 
     async def work(client: DOCRClient) -> GarbageCollection:
-        gc = await client.garbage_collections.start(registry, type=gc_type.api)
+        gc = await client.garbage_collections.start(registry, type=chosen.api)
         if not wait:
             return gc
         c.out.info(f"garbage collection {gc.uuid} started; waiting (up to {timeout:g}s)")
-        return await client.garbage_collections.wait(
-            registry, gc.uuid, timeout=timeout, poll_interval=poll_interval, raise_on_failure=False
-        )
+        try:
+            return await client.garbage_collections.wait(
+                registry, gc.uuid, timeout=timeout, poll_interval=poll_interval, raise_on_failure=False
+            )
+        except asyncio.CancelledError:  # Ctrl-C: it keeps running on DigitalOcean's side
+            c.out.warn(
+                f"garbage collection {gc.uuid} continues ({registry} stays read-only until it ends); "
+                f"to stop it: docr gc cancel {gc.uuid} --registry {registry}"
+            )
+            raise
 
     _show_gc(c, c.run(work), require_success=wait)
 
@@ -692,76 +729,11 @@ def _validate(c: Cli, check: Callable[[], T]) -> T:
         c.fail(describe_error(exc), ExitCode.USAGE)
 
 
-def _unique(items: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(items))
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
 def _deleted(c: Cli, data: dict[str, Any], message: str) -> None:
     if c.out.json:
         c.out.emit_json(data)
     else:
         c.out.info(message, style="green")
-
-
-def _bulk_delete(
-    c: Cli,
-    *,
-    key: str,
-    items: list[str],
-    delete_one: Callable[[DOCRClient, str], Awaitable[None]],
-    concurrency: int,
-    context: dict[str, str],
-) -> None:
-    """Delete ``items`` concurrently through one client and print one result per item."""
-
-    async def work(client: DOCRClient) -> list[dict[str, Any]]:
-        gate = asyncio.Semaphore(concurrency)
-
-        async def one(item: str) -> dict[str, Any]:
-            async with gate:
-                try:
-                    await delete_one(client, item)
-                except NotFoundError:
-                    return {key: item, "status": "already_gone"}
-                except DOCRError as exc:
-                    return {
-                        key: item,
-                        "status": "failed",
-                        "error": c.out.redact(describe_error(exc)),
-                        "status_code": getattr(exc, "status", None),
-                        "request_id": getattr(exc, "request_id", None),
-                        "exit_code": int(exit_code_for(exc)),
-                    }
-            return {key: item, "status": "deleted"}
-
-        return list(await asyncio.gather(*(one(item) for item in items)))
-
-    results = c.run(work)
-    failures = [r for r in results if r["status"] == "failed"]
-    if c.out.json:
-        c.out.emit_json({**context, "results": results})
-    else:
-        table = Table(header_style="bold")
-        table.add_column(key.upper())
-        table.add_column("STATUS")
-        table.add_column("DETAIL", overflow="fold")
-        styles = {"deleted": "green", "already_gone": "dim", "failed": "red"}
-        for result in results:
-            table.add_row(
-                result[key],
-                f"[{styles[result['status']]}]{result['status']}[/]",
-                result.get("error") or "",
-            )
-        c.out.show(table)
-    if failures:
-        codes = {r["exit_code"] for r in failures}
-        code = codes.pop() if len(codes) == 1 and len(failures) == len(results) else int(ExitCode.FAILED)
-        c.out.error(f"{len(failures)} of {len(results)} deletions failed")
-        raise typer.Exit(code)
 
 
 def run_app(argv: Sequence[str] | None = None) -> None:

@@ -145,3 +145,113 @@ def test_interrupted_while_waiting_for_the_gc_says_it_continues_and_how_to_cance
     text = " ".join((early + err).decode().split())
     assert f"garbage collection {uuid} continues" in text
     assert f"docr gc cancel {uuid} --registry {REGISTRY}" in text
+
+
+# ---- one-off deletes: a typo is an error, never a success ----------------------------------------
+
+
+def first_tag_and_digest(docr: Docr) -> tuple[str, str]:
+    tags = docr("tags", "list", "api", "-r", REGISTRY, "-o", "json").json()
+    return tags[0]["tag"], tags[0]["manifest_digest"]
+
+
+@pytest.mark.parametrize("command", ["tags", "manifests"])
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        (("--repository", "api", "-r", "exmaple"), "registry exmaple not found"),
+        (("--repository", "apj", "-r", REGISTRY), "repository apj not found in registry example"),
+    ],
+)
+def test_a_mistyped_registry_or_repository_exits_4_even_with_missing_ok(
+    docr: Docr, fake: Fake, command: str, where: tuple[str, ...], message: str
+) -> None:
+    tag, digest = first_tag_and_digest(docr)
+    item = tag if command == "tags" else digest
+    for extra in ((), ("--missing-ok",)):
+        result = docr(command, "delete", item, *where, "-f", *extra, "-o", "json")
+        assert result.code == ExitCode.NOT_FOUND, str(result)
+        assert message in result.stderr
+        assert result.stdout == "", "nothing is reported, let alone as deleted"
+    assert deletes(fake) == []
+
+
+@pytest.mark.parametrize("command", ["tags", "manifests"])
+def test_a_mistyped_item_exits_4_unless_missing_ok(docr: Docr, fake: Fake, command: str) -> None:
+    tag, digest = first_tag_and_digest(docr)
+    real, typo = (tag, tag + "x") if command == "tags" else (digest, "sha256:" + "0" * 64)
+    where = ("--repository", "api", "-r", REGISTRY, "-f")
+    failed = docr(command, "delete", real, typo, *where)
+    assert failed.code == ExitCode.NOT_FOUND
+    assert f"{typo} not found in example/api" in failed.stderr
+    assert deletes(fake) == [], "all or nothing: the real item is not deleted either"
+    done = docr(command, "delete", real, typo, *where, "--missing-ok", "-o", "json")
+    assert done.code == 0, str(done)
+    statuses = {r["tag" if command == "tags" else "digest"]: r["status"] for r in done.json()["results"]}
+    assert statuses == {real: "deleted", typo: "already_gone"}
+    assert len(deletes(fake)) == 1
+
+
+@pytest.mark.parametrize("command", ["tags", "manifests"])
+def test_one_off_deletes_have_a_dry_run(docr: Docr, fake: Fake, command: str) -> None:
+    tag, digest = first_tag_and_digest(docr)
+    item = tag if command == "tags" else digest
+    before = fake.registry()
+    result = docr(command, "delete", item, "--repository", "api", "-r", REGISTRY, "--dry-run", "-o", "json")
+    assert result.code == 0, str(result)  # no --force needed: nothing is deleted
+    assert [r["status"] for r in result.json()["results"]] == ["would_delete"]
+    assert "DRY RUN" in result.stderr
+    assert fake.registry() == before
+    assert deletes(fake) == []
+    missing = docr(command, "delete", item, "--repository", "apj", "-r", REGISTRY, "--dry-run")
+    assert missing.code == ExitCode.NOT_FOUND
+
+
+def test_cleanup_of_a_mistyped_registry_exits_4(docr: Docr, fake: Fake) -> None:
+    result = docr("cleanup", "exmaple", "--keep-last", "2", "--apply", "-o", "json")
+    assert result.code == ExitCode.NOT_FOUND
+    assert deletes(fake) == []
+
+
+# ---- garbage collection: doctl's default, and a question before deleting manifests --------------
+
+
+def test_gc_start_defaults_to_unreferenced_blobs_only(docr: Docr, fake: Fake) -> None:
+    untagged = fake.registry()["untagged_manifests"]
+    assert untagged > 0
+    done = docr("gc", "start", REGISTRY, "--wait", "--poll-interval", "0.05", "-o", "json")
+    assert done.code == 0, str(done)
+    assert fake.registry()["untagged_manifests"] == untagged, "images pulled by digest survive"
+    posts = [r for r in fake.requests() if r["method"] == "POST"]
+    assert len(posts) == 1
+
+
+@pytest.mark.parametrize(
+    "options",
+    [("--include-untagged-manifests",), ("--type", "untagged-manifests-and-unreferenced-blobs")],
+)
+def test_gc_deleting_untagged_manifests_asks_first(docr: Docr, fake: Fake, options: tuple[str, ...]) -> None:
+    refused = docr("gc", "start", REGISTRY, *options)
+    assert refused.code == ExitCode.USAGE
+    assert "--force" in refused.stderr
+    assert fake.registry()["active_garbage_collection"] is None
+    done = docr("gc", "start", REGISTRY, *options, "--force", "--wait", "--poll-interval", "0.05")
+    assert done.code == 0, str(done)
+    assert fake.registry()["untagged_manifests"] == 0
+
+
+def test_ctrl_c_while_gc_start_waits_prints_the_cancel_command(fake: Fake) -> None:
+    fake.control("PUT", "/_fake/gc", {"step_seconds": 600})
+    proc = spawn(fake, ["--base-url", fake.url, "gc", "start", REGISTRY, "--wait", "--poll-interval", "0.05"])
+    try:
+        early = read_until(proc, b"started; waiting", 30, stream="stderr")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    assert proc.returncode == ExitCode.INTERRUPTED
+    uuid = fake.registry()["active_garbage_collection"]["uuid"]
+    text = " ".join((early + err).decode().split())
+    assert f"docr gc cancel {uuid} --registry {REGISTRY}" in text

@@ -232,6 +232,7 @@ def test_tags_delete_many_concurrently(docr: Docr, fake: Fake) -> None:
             "-f",
             "-c",
             "3",
+            "--missing-ok",
             "-o",
             "json",
         )
@@ -243,8 +244,13 @@ def test_tags_delete_many_concurrently(docr: Docr, fake: Fake) -> None:
     remaining = {t["tag"] for t in ok(docr("tags", "list", "api", "-r", REGISTRY, "-o", "json"))}
     assert not remaining & set(tags)
 
-    again = ok(docr("tags", "delete", *tags, "--repository", "api", "-r", REGISTRY, "-f", "-o", "json"))
-    assert {r["status"] for r in again["results"]} == {"already_gone"}
+    again = docr("tags", "delete", *tags, "--repository", "api", "-r", REGISTRY, "-f", "-o", "json")
+    assert again.code == ExitCode.NOT_FOUND, "a tag that does not exist is not reported deleted"
+    assert again.stdout == ""
+    ignored = ok(
+        docr("tags", "delete", *tags, "--repo", "api", "-r", REGISTRY, "-f", "--missing-ok", "-o", "json")
+    )
+    assert {r["status"] for r in ignored["results"]} == {"already_gone"}
 
     sent = len(fake.requests())
     bad = docr("tags", "delete", "ok-tag", "bad tag", "--repository", "api", "-r", REGISTRY, "-f")
