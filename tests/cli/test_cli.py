@@ -306,7 +306,9 @@ def test_gc_lifecycle(docr: Docr, docr_many: DocrMany, fake: Fake) -> None:
     )
     assert ok(none_active) is None
     assert missing.code == ExitCode.NOT_FOUND
-    fake.control("PUT", "/_fake/gc", {"step_seconds": 2.0})  # long enough to look at it and cancel it
+    # Long enough to look at it and cancel it, even when the machine is loaded (each docr run
+    # starts a new interpreter).
+    fake.control("PUT", "/_fake/gc", {"step_seconds": 6.0})
 
     started = ok(docr("gc", "start", REGISTRY, "--type", "unreferenced-blobs-only", "-o", "json"))
     uuid = started["uuid"]
