@@ -126,7 +126,7 @@ async def run_demo(
                 report = await executor.run()
             if not out.json:
                 out.show(report_summary_table(report))
-                out.info("starting a garbage collection (untagged manifests and unreferenced blobs) ...")
+                out.info("starting a garbage collection (unreferenced blobs only) ...")
             gc = await collect_garbage(client, REGISTRY, poll_interval=0.05, timeout=60)
             after = await _storage(client)
     summary = {
