@@ -140,7 +140,7 @@ def run(ctx: Context) -> Section:
             asyncio.run(_drive_profiled(fake, AIOHTTP, profile_n))
         server_stats = pstats.Stats(out)
         server_profile = summarize(server_stats, profile_n)
-        tag_json = cumulative_share(server_stats, "testing/_state.py", "to_json")
+        tag_json = cumulative_share(server_stats, "testing/_model.py", "to_json")
         handler = cumulative_share(server_stats, "testing/_app.py", "_handle")
 
     section.setup = [

@@ -4,8 +4,14 @@
 >>> plan = await build_plan(client, "example", policy)  # lists everything, deletes nothing
 >>> report = await execute_plan(client, plan)  # or dry_run=True
 >>> gc = await collect_garbage(client, "example")  # storage drops only after this
+
+Per-repository rules (a native TOML/JSON rule list, or an AWS ECR lifecycle policy) load with
+``RetentionRules.from_file(path)``; ``rules.evaluate(repository, tags, manifests, now)`` explains
+each tag's fate and yields the repository's plan.
 """
 
+from .decisions import Decision, PolicyFileError, RepositoryDecisions, Verdict
+from .ecr import EcrLifecyclePolicy, EcrRule
 from .errors import PlanRefusedError
 from .executor import DEFAULT_REVERIFY_AFTER, CleanupExecutor, execute_plan
 from .files import write_private
@@ -15,14 +21,18 @@ from .plan import CleanupPlan, Deletion, DeletionKind, Kept, plan_repository
 from .planner import build_plan
 from .policy import Pattern, RetentionPolicy, parse_duration
 from .report import CleanupReport, ItemResult, ItemStatus
+from .rules import RetentionRules, Rule
 
 __all__ = [
     "DEFAULT_REVERIFY_AFTER",
     "CleanupExecutor",
     "CleanupPlan",
     "CleanupReport",
+    "Decision",
     "Deletion",
     "DeletionKind",
+    "EcrLifecyclePolicy",
+    "EcrRule",
     "GCResult",
     "ItemResult",
     "ItemStatus",
@@ -30,7 +40,12 @@ __all__ = [
     "NamedDeletions",
     "Pattern",
     "PlanRefusedError",
+    "PolicyFileError",
+    "RepositoryDecisions",
     "RetentionPolicy",
+    "RetentionRules",
+    "Rule",
+    "Verdict",
     "build_plan",
     "collect_garbage",
     "execute_plan",

@@ -14,7 +14,7 @@ import typer
 from .._client import DOCRClient
 from .._constants import DEFAULT_BASE_URL, TOKEN_ENV_VARS
 from .._retry import RetryPolicy
-from ..exceptions import DOCRError
+from ..exceptions import DOCRError, ValidationError
 from ..models import GCType
 from ._exit import ExitCode, describe_error, exit_code_for
 from ._output import Output, OutputFormat
@@ -27,6 +27,7 @@ __all__ = [
     "Cli",
     "ForceOpt",
     "GCTypeChoice",
+    "NewestLimitOpt",
     "OutputOpt",
     "RegistryOpt",
     "Settings",
@@ -54,6 +55,10 @@ RegistryOpt = Annotated[
         help="Registry name (optional when the repository is registry.digitalocean.com/<registry>/<repo>).",
         show_default=False,
     ),
+]
+NewestLimitOpt = Annotated[
+    int | None,
+    typer.Option("--limit", min=1, help="At most this many (newest first).", show_default=False),
 ]
 ForceOpt = Annotated[
     bool,
@@ -126,14 +131,21 @@ class Cli:
         self.out.error(message)
         raise typer.Exit(int(code))
 
+    def check(self, make: Callable[[], T]) -> T:
+        """Run a local validation; a bad value exits 2 (usage) before any request."""
+        try:
+            return make()
+        except (ValidationError, ValueError) as exc:
+            self.fail(describe_error(exc), ExitCode.USAGE)
+
+    async def with_client(self, work: Callable[[DOCRClient], Awaitable[T]]) -> T:
+        """Await ``work(client)`` with a fresh client, closed afterwards (errors propagate)."""
+        async with self.settings.client() as client:
+            return await work(client)
+
     def run(self, work: Callable[[DOCRClient], Awaitable[T]]) -> T:
         """Run ``work(client)`` on a fresh event loop; SDK errors become one line and an exit code."""
-
-        async def main() -> T:
-            async with self.settings.client() as client:
-                return await work(client)
-
-        return self.run_plain(main)
+        return self.run_plain(lambda: self.with_client(work))
 
     def run_plain(self, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """Run ``work()`` on a fresh event loop, with the same error handling as :meth:`run`."""
@@ -143,6 +155,13 @@ class Cli:
             self.fail("interrupted", ExitCode.INTERRUPTED)
         except DOCRError as exc:
             self.fail(describe_error(exc), exit_code_for(exc))
+
+    def deleted(self, data: dict[str, Any], message: str) -> None:
+        """Report one completed deletion: ``data`` as JSON, else ``message`` in green."""
+        if self.out.json:
+            self.out.emit_json(data)
+        else:
+            self.out.info(message, style="green")
 
     def confirm_destructive(self, what: str, force: bool) -> None:
         """Ask before deleting; refuse in a non-interactive session unless ``--force``."""

@@ -19,9 +19,10 @@ from ..exceptions import (
     UnprocessableEntityError,
     ValidationError,
     WaitTimeoutError,
+    status_error_class,
 )
 
-__all__ = ["ExitCode", "describe_error", "exit_code_for"]
+__all__ = ["ExitCode", "describe_error", "exit_code_for", "exit_code_for_status"]
 
 
 class ExitCode(IntEnum):
@@ -51,19 +52,28 @@ class ExitCode(IntEnum):
 
 def exit_code_for(exc: BaseException) -> ExitCode:
     """The exit code for an error raised by the SDK."""
-    if isinstance(exc, RateLimitError):
+    return _exit_code_for_type(type(exc))
+
+
+def exit_code_for_status(status: int | None) -> ExitCode:
+    """The exit code for a request that failed with HTTP ``status`` (``None``: no response)."""
+    return ExitCode.API_ERROR if status is None else _exit_code_for_type(status_error_class(status))
+
+
+def _exit_code_for_type(kind: type[BaseException]) -> ExitCode:
+    if issubclass(kind, RateLimitError):
         return ExitCode.RATE_LIMITED
-    if isinstance(exc, AuthenticationError | PermissionDeniedError):
+    if issubclass(kind, AuthenticationError | PermissionDeniedError):
         return ExitCode.AUTH
-    if isinstance(exc, NotFoundError):
+    if issubclass(kind, NotFoundError):
         return ExitCode.NOT_FOUND
-    if isinstance(exc, ConflictError | PreconditionFailedError | GarbageCollectionActiveError):
+    if issubclass(kind, ConflictError | PreconditionFailedError | GarbageCollectionActiveError):
         return ExitCode.CONFLICT
-    if isinstance(
-        exc, ValidationError | ConfigurationError | BadRequestError | UnprocessableEntityError | ValueError
+    if issubclass(
+        kind, ValidationError | ConfigurationError | BadRequestError | UnprocessableEntityError | ValueError
     ):
         return ExitCode.USAGE
-    if isinstance(exc, GarbageCollectionError | WaitTimeoutError):
+    if issubclass(kind, GarbageCollectionError | WaitTimeoutError):
         return ExitCode.FAILED
     return ExitCode.API_ERROR
 

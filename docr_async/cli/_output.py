@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import Enum, StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 from rich.console import Console
@@ -29,6 +29,8 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..models import (
         GarbageCollection,
         Manifest,
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
         Subscription,
         Tag,
     )
+
+T = TypeVar("T")
 
 __all__ = [
     "Output",
@@ -174,6 +178,13 @@ class Output:
         """Write raw text to stdout (manifests, credentials), unstyled."""
         self._out_file.write(text if text.endswith("\n") else text + "\n")
         self._out_file.flush()
+
+    def result(self, data: T, table: Callable[[T], Any]) -> None:
+        """A command's result: ``data`` as JSON with ``-o json``, else the renderable ``table(data)``."""
+        if self.json:
+            self.emit_json(data)
+        else:
+            self.show(table(data))
 
     def show(self, renderable: Any) -> None:
         """Print a rich renderable (a table) to stdout."""

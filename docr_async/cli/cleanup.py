@@ -7,7 +7,7 @@ import json
 import signal
 from collections import Counter
 from pathlib import Path  # noqa: TC003 -- typer reads the annotations at runtime
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import attrs
 import typer
@@ -27,7 +27,7 @@ from ..cleanup import (
     collect_garbage,
     write_private,
 )
-from ..exceptions import DOCRError, ValidationError
+from ..exceptions import DOCRError
 from ..names import validate_registry_name
 from ._common import Cli, GCTypeChoice, OutputOpt, cli
 from ._exit import ExitCode, describe_error, exit_code_for
@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 
 __all__ = ["cleanup_command", "plan_summary_table", "report_summary_table"]
 
-T = TypeVar("T")
 
 _PATTERN_HELP = "Glob (v1.*) or regex with an re: prefix; repeatable."
 
@@ -176,7 +175,7 @@ def cleanup_command(
     actually frees storage.
     """
     c = cli(ctx, output)
-    registry = _check(c, lambda: validate_registry_name(registry))
+    registry = c.check(lambda: validate_registry_name(registry))
     dry_run = not (apply or yes)
     policy_options = [
         keep_last is not None,
@@ -212,8 +211,7 @@ def cleanup_command(
                 ExitCode.USAGE,
             )
         protected = ([] if no_default_protect else ["latest"]) + list(protect or [])
-        policy = _check(
-            c,
+        policy = c.check(
             lambda: RetentionPolicy(
                 keep_last=keep_last,
                 older_than=older_than,
@@ -283,7 +281,7 @@ def cleanup_command(
 
     interrupted = False
     try:
-        report = asyncio.run(_with_client(c, work, state))
+        report = asyncio.run(_until_sigterm(c, work, state))
     except (KeyboardInterrupt, asyncio.CancelledError) as exc:
         if isinstance(exc, asyncio.CancelledError) and not state.terminated:
             raise
@@ -298,7 +296,7 @@ def cleanup_command(
     _finish(c, state, report, report_path=report_path, interrupted=interrupted)
 
 
-async def _with_client(
+async def _until_sigterm(
     c: Cli, work: Callable[[DOCRClient], Awaitable[CleanupReport]], state: _State
 ) -> CleanupReport:
     """Run ``work``; SIGTERM cancels it like Ctrl-C does (scheduling stops, the report is kept)."""
@@ -313,8 +311,7 @@ async def _with_client(
 
     loop.add_signal_handler(signal.SIGTERM, on_sigterm)
     try:
-        async with c.settings.client() as client:
-            return await work(client)
+        return await c.with_client(work)
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
 
@@ -546,7 +543,7 @@ def _load_plan(c: Cli, path: Path) -> CleanupPlan:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         c.fail(f"cannot read {path}: {exc.strerror or exc}", ExitCode.USAGE)
-    return _check(c, lambda: CleanupPlan.from_json(text))
+    return c.check(lambda: CleanupPlan.from_json(text))
 
 
 def _write(c: Cli, path: Path, text: str) -> None:
@@ -558,10 +555,3 @@ def _write(c: Cli, path: Path, text: str) -> None:
 
 def _json(data: Any) -> str:
     return json.dumps(data, indent=2) + "\n"
-
-
-def _check(c: Cli, make: Callable[[], T]) -> T:
-    try:
-        return make()
-    except (ValidationError, ValueError) as exc:
-        c.fail(describe_error(exc), ExitCode.USAGE)

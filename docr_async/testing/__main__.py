@@ -14,9 +14,8 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
-from ._app import DEFAULT_PUBLIC_URL, FaultConfig, RateLimitConfig
+from ._configs import DEFAULT_PUBLIC_URL, FaultConfig, GCConfig, RateLimitConfig, SeedSpec
 from ._server import FakeDOCR
-from ._state import GCConfig, SeedSpec
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -306,9 +306,9 @@ def test_gc_lifecycle(docr: Docr, docr_many: DocrMany, fake: Fake) -> None:
     )
     assert ok(none_active) is None
     assert missing.code == ExitCode.NOT_FOUND
-    # Long enough to look at it and cancel it, even when the machine is loaded (each docr run
-    # starts a new interpreter).
-    fake.control("PUT", "/_fake/gc", {"step_seconds": 6.0})
+    # A GC step of an hour of the fake's time: it cannot finish while we look at it, however slow the
+    # machine; the fake's clock is advanced explicitly (POST /_fake/clock) when a step must pass.
+    fake.control("PUT", "/_fake/gc", {"step_seconds": 3600.0})
 
     started = ok(docr("gc", "start", REGISTRY, "--type", "unreferenced-blobs-only", "-o", "json"))
     uuid = started["uuid"]
@@ -336,6 +336,7 @@ def test_gc_lifecycle(docr: Docr, docr_many: DocrMany, fake: Fake) -> None:
 
     cancelled = ok(docr("gc", "cancel", uuid, "--registry", REGISTRY, "-o", "json"))
     assert cancelled["status"] == "cancelling"
+    fake.control("POST", "/_fake/clock", {"advance": 3600.0})
     waited = docr(
         "gc", "wait", uuid, "-r", REGISTRY, "--poll-interval", "0.1", "--timeout", "20", "-o", "json"
     )

@@ -169,7 +169,7 @@ def _mask_undocumented_gc_status(parsed: Any) -> Any:
     """Replace an undocumented-but-observed GC status with a documented active one (see above)."""
     if not isinstance(parsed, dict):
         return parsed
-    gcs = []
+    gcs: list[tuple[str, int | None]] = []
     if isinstance(parsed.get("garbage_collection"), dict):
         gcs.append(("garbage_collection", None))
     if isinstance(parsed.get("garbage_collections"), list):

@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import pytest
 
 from docr_async.testing import FakeDOCR, ResponseHookError, SeedSpec
@@ -170,6 +171,10 @@ async def test_default_hooks_are_read_at_call_time(http: aiohttp.ClientSession) 
     assert calls == [200]
 
 
+def is_running(fake: FakeDOCR) -> bool:
+    return fake.running
+
+
 async def test_lifecycle(http: aiohttp.ClientSession) -> None:
     fake = FakeDOCR(seed_spec=SeedSpec.empty())
     with pytest.raises(RuntimeError, match="not running"):
@@ -184,7 +189,31 @@ async def test_lifecycle(http: aiohttp.ClientSession) -> None:
     finally:
         await fake.close()
         await fake.close()
-    assert not fake.running
+    assert not is_running(fake)  # (a call: mypy keeps `fake.running` narrowed to True)
     # The keep-alive connection of `http` is still open on the client side; the server is gone
     # and left nothing behind.
     assert asyncio.all_tasks() == {asyncio.current_task()}
+
+
+async def test_advance_clock_moves_a_running_gc_along(api: Api, fake: FakeDOCR) -> None:
+    fake.gc_config = attrs.evolve(fake.gc_config, step_seconds=3600.0)
+    started = await api.post("/v2/registries/example/garbage-collection")
+    assert started.json["garbage_collection"]["status"] == "requested"
+    before = fake.clock()
+    res = await api.post("/_fake/clock", json_body={"advance": 3600.0})
+    assert res.status == 200
+    assert res.json["now"] == fake.clock() >= before + 3600.0
+    active = await api.get("/v2/registries/example/garbage-collection")
+    assert active.json["garbage_collection"]["status"] != "requested", "one step of the GC has passed"
+    for bad in ({"advance": -1}, {"advance": "1h"}, {"advance": True}, {}):
+        assert (await api.post("/_fake/clock", json_body=bad)).status == 422
+
+
+async def test_advance_clock_shifts_a_real_clock() -> None:
+    async with FakeDOCR(seed=3, seed_spec=SeedSpec(repos=1, tags=2)) as fake:
+        real = fake.clock()
+        assert fake.advance_clock(7200.0) >= real + 7200.0
+        assert fake.advance_clock(0.0) >= real + 7200.0, "offsets add up"
+        assert fake.clock() - real >= 7200.0
+        with pytest.raises(ValueError, match="finite"):
+            fake.advance_clock(float("inf"))

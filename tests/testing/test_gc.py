@@ -139,7 +139,6 @@ async def test_read_only_while_active(lab_api: Api, lab: FakeDOCR, clock: Manual
         f"/v2/registries/lab/repositories/app/digests/{DIGEST[1]}",
         f"/v2/registry/lab/repositories/app/digests/{DIGEST[1]}",
         "/v2/registries/lab/repositories/app",
-        "/v2/registries/lab",
     ):
         res = await lab_api.delete(path)
         assert res.status == 409, path
@@ -216,3 +215,43 @@ async def test_zero_step_and_invalid_type(lab_api: Api, lab: FakeDOCR) -> None:
     res = await lab_api.post("/v2/registries/lab/garbage-collection")
     assert res.json["garbage_collection"]["status"] == "succeeded"
     assert (await lab_api.get("/v2/registries/lab/garbage-collection")).status == 404
+
+
+@pytest.mark.parametrize("path", ["/v2/registries/lab", "/v2/registry"])
+async def test_a_registry_can_be_deleted_while_its_gc_runs(
+    lab_api: Api, lab: FakeDOCR, clock: ManualClock, path: str
+) -> None:
+    """pydo's live-API test (tests/integration/test_container_registry.py) starts a GC, reads it,
+    lists GCs, then deletes the registry with the legacy DELETE /v2/registry and expects 204."""
+    started = await lab_api.post("/v2/registries/lab/garbage-collection")
+    assert started.status == 201
+    assert started.json["garbage_collection"]["status"] == "requested"
+    assert (await lab_api.get("/v2/registries/lab/garbage-collection")).status == 200
+    assert (await lab_api.get("/v2/registries/lab/garbage-collections")).status == 200
+    # Its contents stay read-only ...
+    assert (await lab_api.delete("/v2/registries/lab/repositories/app/tags/a")).status == 409
+    # ... but the registry itself goes, GC and history included.
+    res = await lab_api.delete(path)
+    assert res.status == 204, res.body
+    assert res.body == b""
+    assert lab.state.registries == {}
+    for gone in ("/v2/registries/lab", "/v2/registries/lab/garbage-collection"):
+        res = await lab_api.get(gone)
+        assert res.status == 404
+        assert res.json["id"] == "not_found"
+    clock.advance(10)  # the GC's end finds nothing to apply
+    assert lab.state.registries == {}
+    assert (await lab_api.get("/v2/registries/lab/garbage-collections")).status == 404
+
+
+async def test_the_default_gc_type_is_the_sdks_constant(lab_api: Api, lab: FakeDOCR) -> None:
+    from docr_async import GCType
+    from docr_async.testing import DEFAULT_GC_TYPE, GC_TYPES
+
+    assert DEFAULT_GC_TYPE is GCType.UNREFERENCED_BLOBS_ONLY
+    assert DEFAULT_GC_TYPE in GC_TYPES
+    res = await lab_api.post("/v2/registries/lab/garbage-collection")  # no body: the API's default
+    assert res.json["garbage_collection"]["type"] == "unreferenced blobs only"
+    recorded = lab.state.registries["lab"].garbage_collections[-1].type
+    assert type(recorded) is str  # stored as the plain value, like a type sent in a body
+    assert recorded == DEFAULT_GC_TYPE

@@ -51,7 +51,7 @@ def test_seed_spec_shape() -> None:
     for reg in state.registries.values():
         assert len(reg.repositories) == 12
         assert {"team/api", "tools/build/base", "team/ml/trainer"} <= set(reg.repositories)
-        referenced = set()
+        referenced: set[str] = set()
         for repo in reg.repositories.values():
             assert repo.manifests, "every seeded repository holds a manifest"
             tags += len(repo.tags)

@@ -171,3 +171,35 @@ async def test_all_37_operations(pydo_env: tuple[Any, ...], clock: ManualClock) 
 
     assert called == expected
     assert all(r.status is not None and r.status < 500 for r in fake.requests)
+
+
+async def test_pydo_live_registry_flow_deletes_during_gc(clock: ManualClock) -> None:
+    """The sequence of pydo's live-API test (tests/integration/test_container_registry.py): create,
+    credentials, get, subscription, validate-name, start a GC, read it, list GCs, options, and then
+    delete the registry while that GC still runs, which DigitalOcean answers with 204 (None)."""
+    fake = FakeDOCR(seed=2, clock=clock, seed_spec=SeedSpec.empty())
+    async with fake, pydo_aio.Client(token=fake.token, endpoint=fake.url) as client:
+        registry = Recorder(client.registry, set(), "registry")
+        created = await registry.create(
+            body={"name": "pydo-it", "subscription_tier_slug": "basic", "region": "nyc3"}
+        )
+        assert created["registry"]["name"] == "pydo-it"
+        creds = await registry.get_docker_credentials(read_write=True)
+        assert creds["auths"]["registry.digitalocean.com"]["auth"]
+        assert (await registry.get())["registry"]["name"] == "pydo-it"
+        assert (await registry.get_subscription())["subscription"]["tier"]["slug"] == "basic"
+        updated = await registry.update_subscription({"tier_slug": "starter"})
+        assert updated["subscription"]["tier"]["slug"] == "starter"
+        assert await registry.validate_name({"name": "pydo-other"}) is None
+        garbage = await registry.run_garbage_collection(registry_name="pydo-it")
+        assert garbage["garbage_collection"]["status"] == "requested"
+        active = await registry.get_garbage_collection(registry_name="pydo-it")
+        assert active["garbage_collection"]["registry_name"] == "pydo-it"
+        assert (
+            len((await registry.list_garbage_collections(registry_name="pydo-it"))["garbage_collections"]) > 0
+        )
+        assert len((await registry.get_options())["options"]["available_regions"]) > 0
+        assert fake.state.registries["pydo-it"].active_gc is not None  # the GC is still running
+        assert await registry.delete() is None
+        assert fake.state.registries == {}
+        assert fake.requests[-1].status == 204

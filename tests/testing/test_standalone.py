@@ -52,7 +52,9 @@ async def server() -> AsyncIterator[tuple[asyncio.subprocess.Process, dict[str, 
             await asyncio.wait_for(proc.communicate(), TIMEOUT)
 
 
-async def test_serves_then_exits_cleanly_on_sigterm(server: tuple, http: aiohttp.ClientSession) -> None:
+async def test_serves_then_exits_cleanly_on_sigterm(
+    server: tuple[asyncio.subprocess.Process, dict[str, str]], http: aiohttp.ClientSession
+) -> None:
     # How fast it starts is shown by `python -m benchmarks --only startup`, not asserted here.
     proc, info = server
     assert set(info) == {"url", "token"}
