@@ -7,11 +7,11 @@ import os
 from functools import cached_property
 from typing import TYPE_CHECKING, Self
 
-import attrs
 from yarl import URL
 
 from ._constants import DEFAULT_BASE_URL, MAX_RESPONSE_BYTES, TOKEN_ENV_VARS
 from ._converter import make_converter
+from ._core import ClientCore, Settings
 from ._ratelimit import RateLimiter, RateLimitInfo
 from ._retry import RetryPolicy
 from ._transport import RequestStats, Timeout, Transport
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     import aiohttp
-    import cattrs
 
 __all__ = ["DOCRClient"]
 
@@ -79,19 +78,14 @@ def _resolve_base_url(base_url: str, allow_insecure_http: bool) -> str:
     return str(url).rstrip("/")
 
 
-@attrs.frozen(kw_only=True)
-class _Settings:
-    prefetch: int
-    max_pages: int
-    strict: bool
-
-
 class DOCRClient:
     """An asyncio client for the DigitalOcean Container Registry API.
 
     Use it as an async context manager (``async with DOCRClient() as client:``) or call
     :meth:`aclose` when done. One client is meant to be shared by every task of an application: its
-    connection pool, rate limiter and concurrency bound are shared.
+    connection pool, rate limiter and concurrency bound are shared. It belongs to one event loop
+    (the one it is created in, else the first that uses it); from another it raises
+    :class:`EventLoopError`, so create it inside the running loop, one client per loop.
 
     Args:
         token: API token; defaults to ``$DIGITALOCEAN_TOKEN``, then ``$DIGITALOCEAN_ACCESS_TOKEN``.
@@ -139,7 +133,7 @@ class DOCRClient:
             raise ConfigurationError("max_response_bytes must be an int >= 1")
         if not isinstance(prefetch, int) or prefetch < 0:
             raise ConfigurationError("prefetch must be an int >= 0")
-        self._transport = Transport.create(
+        transport = Transport.create(
             token=_resolve_token(token),
             base_url=_resolve_base_url(base_url, allow_insecure_http),
             session=session,
@@ -150,8 +144,26 @@ class DOCRClient:
             max_wait=max_wait,
             max_response_bytes=max_response_bytes,
         )
-        self._settings = _Settings(prefetch=prefetch, max_pages=max_pages, strict=strict)
-        self._converter: cattrs.Converter = make_converter(strict=strict)
+        settings = Settings(prefetch=prefetch, max_pages=max_pages, strict=strict)
+        self._bind(
+            ClientCore(transport=transport, converter=make_converter(strict=strict), settings=settings)
+        )
+
+    def _bind(self, core: ClientCore) -> None:
+        # The client's only state: everything else (resources, properties) derives from the core.
+        self._core = core
+
+    @classmethod
+    def _from_core(cls, core: ClientCore) -> Self:
+        """A client over an existing core (``with_options``): the same binding as ``__init__``."""
+        client = cls.__new__(cls)
+        client._bind(core)
+        return client
+
+    @property
+    def _transport(self) -> Transport:
+        # For tests that inspect the shared session; the package itself goes through the core.
+        return self._core.transport
 
     def __repr__(self) -> str:
         return f"DOCRClient(base_url={self.base_url!r}, token=<redacted>)"
@@ -165,8 +177,12 @@ class DOCRClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool (unless the session was passed in). Idempotent."""
-        await self._transport.aclose()
+        """Close the connection pool (unless the session was passed in). Idempotent.
+
+        Raises:
+            EventLoopError: If called from another loop while the client's own loop still runs.
+        """
+        await self._core.transport.aclose()
 
     def with_options(
         self,
@@ -180,76 +196,81 @@ class DOCRClient:
         ``await client.with_options(retry=NO_RETRY, timeout=5).tags.delete(...)`` is how to set
         options for one call. Closing a copy does not close the shared pool.
         """
-        clone = object.__new__(DOCRClient)
-        transport = self._transport
-        clone._transport = transport.copy(
+        transport = self._core.transport
+        if max_wait is _UNSET:
+            new_max_wait = transport.max_wait
+        elif max_wait is None or (
+            isinstance(max_wait, int | float) and not isinstance(max_wait, bool) and max_wait >= 0
+        ):
+            new_max_wait = max_wait
+        else:
+            raise ConfigurationError(f"max_wait must be seconds >= 0 or None, got {max_wait!r}")
+        core = self._core.with_options(
             retry=retry if retry is not None else transport.retry,
             timeout=_timeout(timeout) if timeout is not None else transport.timeout,
-            max_wait=transport.max_wait if max_wait is _UNSET else max_wait,  # type: ignore[arg-type]
+            max_wait=new_max_wait,
         )
-        clone._settings = self._settings
-        clone._converter = self._converter
-        return clone
+        return type(self)._from_core(core)
 
     @property
     def base_url(self) -> str:
         """The API root requests go to."""
-        return self._transport.base_url
+        return self._core.transport.base_url
 
     @property
     def rate_limit(self) -> RateLimitInfo | None:
         """The latest rate-limit state the API reported (shared by all tasks of this client)."""
-        return self._transport.limiter.latest
+        return self._core.transport.limiter.latest
 
     @property
     def stats(self) -> RequestStats:
         """Counters of this client's traffic: attempts, retries, 429s, 5xx, connection errors."""
-        return self._transport.stats
+        return self._core.transport.stats
 
     @property
     def rate_limiter(self) -> RateLimiter:
         """The client's shared :class:`RateLimiter`."""
-        return self._transport.limiter
+        return self._core.transport.limiter
 
     @property
     def prefetch(self) -> int:
         """Pages fetched ahead while iterating a listing."""
-        return self._settings.prefetch
+        return self._core.settings.prefetch
 
     @property
     def max_pages(self) -> int:
         """The runaway-pagination guard."""
-        return self._settings.max_pages
+        return self._core.settings.max_pages
 
     @cached_property
     def registries(self) -> Registries:
         """Registries and account-level calls (``/v2/registries``)."""
-        return Registries(self)
+        return Registries(self._core)
 
     @cached_property
     def repositories(self) -> Repositories:
         """Repositories of a registry."""
-        return Repositories(self)
+        return Repositories(self._core)
 
     @cached_property
     def tags(self) -> Tags:
         """Tags of a repository."""
-        return Tags(self)
+        return Tags(self._core)
 
     @cached_property
     def manifests(self) -> Manifests:
         """Manifests (digests) of a repository."""
-        return Manifests(self)
+        return Manifests(self._core)
 
     @cached_property
     def garbage_collections(self) -> GarbageCollections:
         """Garbage collection of a registry."""
-        return GarbageCollections(self)
+        return GarbageCollections(self._core)
 
     @cached_property
     def legacy(self) -> Legacy:
         """The deprecated single-registry API (``/v2/registry``)."""
-        return Legacy(self)
+        return Legacy(self._core)
 
 
 def _timeout(value: Timeout | float) -> Timeout:

@@ -12,20 +12,17 @@ import asyncio
 import contextlib
 import logging
 import math
-import re
 import time
 from collections import Counter, deque
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import attrs
-from multidict import CIMultiDict, CIMultiDictProxy
-
-from ._constants import BURST_LIMIT, BURST_WINDOW, HEADER_LIMIT, HEADER_REMAINING, HEADER_RESET
+from ._constants import BURST_LIMIT, BURST_WINDOW
+from ._ratelimit_headers import MAX_TRUSTED_WAIT, RateLimitInfo, bound_info
 from .exceptions import RateLimitBudgetError
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Mapping
+    from collections.abc import Awaitable, Callable
+    from datetime import datetime
 
 __all__ = ["DEFAULT_429_PAUSE", "MAX_PAUSE", "RateLimitInfo", "RateLimiter"]
 
@@ -35,80 +32,6 @@ DEFAULT_429_PAUSE = 1.0
 """The pause after a 429 that says neither ``Retry-After`` nor an exhausted hourly budget."""
 MAX_PAUSE = 86_400.0
 """The longest pause :meth:`RateLimiter.pause` applies (24 h); longer requests are clamped."""
-
-_MAX_COUNT = 2**31 - 1
-"""Larger ``ratelimit-limit`` / ``ratelimit-remaining`` values are treated as malformed."""
-_MAX_EPOCH = 253_402_300_799
-"""9999-12-31T23:59:59Z, the last second ``datetime`` can represent."""
-_INTEGER = re.compile(r"\+?\d{1,19}", re.ASCII)
-_WANTED = frozenset({HEADER_LIMIT, HEADER_REMAINING, HEADER_RESET})
-_CASE_INSENSITIVE = (CIMultiDict, CIMultiDictProxy)
-
-
-def _parse_int(value: object, maximum: int) -> int | None:
-    """Return a non-negative integer header value, or ``None`` when missing or malformed."""
-    if value is None:
-        return None
-    text = str(value).strip()
-    if not _INTEGER.fullmatch(text):
-        return None
-    number = int(text)
-    return number if number <= maximum else None
-
-
-@attrs.frozen(kw_only=True)
-class RateLimitInfo:
-    """The hourly budget as last reported by the API."""
-
-    limit: int | None = None
-    """Requests allowed per sliding hour (``ratelimit-limit``), e.g. 5000."""
-    remaining: int | None = None
-    """Requests left in the sliding hour (``ratelimit-remaining``)."""
-    reset_at: datetime | None = None
-    """When the oldest counted request expires (``ratelimit-reset``), timezone-aware UTC."""
-
-    @classmethod
-    def from_headers(cls, headers: Mapping[str, str]) -> RateLimitInfo | None:
-        """Read the ``ratelimit-*`` headers of a response.
-
-        Header names are matched case-insensitively, for a plain ``dict`` as for aiohttp's
-        ``CIMultiDictProxy``. A malformed value (not a plain non-negative integer, or absurdly
-        large) becomes ``None`` for that field. Never raises.
-
-        Args:
-            headers: The response headers.
-
-        Returns:
-            The budget, or ``None`` when none of the three headers is present.
-        """
-        if isinstance(headers, _CASE_INSENSITIVE):
-            raw_limit = headers.get(HEADER_LIMIT)
-            raw_remaining = headers.get(HEADER_REMAINING)
-            raw_reset = headers.get(HEADER_RESET)
-        else:
-            found: dict[str, str] = {}
-            for key, value in headers.items():
-                name = str(key).lower()
-                if name in _WANTED:
-                    found.setdefault(name, value)
-            raw_limit = found.get(HEADER_LIMIT)
-            raw_remaining = found.get(HEADER_REMAINING)
-            raw_reset = found.get(HEADER_RESET)
-        if raw_limit is None and raw_remaining is None and raw_reset is None:
-            return None
-        reset = _parse_int(raw_reset, _MAX_EPOCH)
-        return cls(
-            limit=_parse_int(raw_limit, _MAX_COUNT),
-            remaining=_parse_int(raw_remaining, _MAX_COUNT),
-            reset_at=None if reset is None else datetime.fromtimestamp(reset, tz=UTC),
-        )
-
-    def seconds_until_reset(self, now: float | None = None) -> float | None:
-        """Return seconds from ``now`` (epoch seconds, default the wall clock) to ``reset_at``, at least 0."""
-        if self.reset_at is None:
-            return None
-        current = time.time() if now is None else now
-        return max(self.reset_at.timestamp() - current, 0.0)
 
 
 class RateLimiter:
@@ -175,6 +98,7 @@ class RateLimiter:
         self._remaining: int | None = None
         self._reset_ts: float | None = None
         self._reset_at: datetime | None = None
+        self._warned: set[str] = set()
 
     # ----------------------------------------------------------------- introspection
 
@@ -219,6 +143,20 @@ class RateLimiter:
         self._expire_sends(self._clock())
         return len(self._sends)
 
+    def clear_pause(self) -> None:
+        """Lift every wait the server's answers imposed: the 429 pause and an exhausted hourly budget.
+
+        The shared pause ends now, and the local estimate of the hourly budget is forgotten (set
+        to unknown) so an exhausted one no longer holds requests back; the next response's headers
+        set it again. The burst window (the client's own pacing) is kept. Use it when you know
+        better than the server's headers, e.g. after a proxy sent an absurd pause.
+        """
+        self._pause_until = 0.0
+        self._pause_reason = ""
+        self._pause_reset_at = None
+        self._remaining = None
+        logger.debug("rate limit: pause cleared by the caller")
+
     def next_wait(self) -> float:
         """Return how long :meth:`acquire` would wait right now (0 when it would not), without acquiring."""
         if not self._enabled:
@@ -227,7 +165,7 @@ class RateLimiter:
 
     # ----------------------------------------------------------------- the gates
 
-    async def acquire(self, *, max_wait: float | None = None) -> float | None:
+    async def acquire(self, *, max_wait: float | None = None, deadline: float | None = None) -> float | None:
         """Wait until one request may be sent, then account for it.
 
         The send is counted in the burst window and the local hourly ``remaining`` is decremented
@@ -236,6 +174,9 @@ class RateLimiter:
 
         Args:
             max_wait: The longest single wait accepted; ``self.max_wait`` when ``None``.
+            deadline: A time (``clock`` seconds) the send must happen by, whatever ``max_wait``
+                says: a wait that would end later raises at once (the transport passes the retry
+                deadline here).
 
         Returns:
             The send's stamp in the burst window; pass it to :meth:`completed` when the response
@@ -257,9 +198,13 @@ class RateLimiter:
                     return None
                 self._sends.append(now)
                 return now
-            if wait > limit:
-                logger.debug("rate limit: refusing to wait %.3fs (max_wait=%gs): %s", wait, limit, reason)
-                raise RateLimitBudgetError(wait=wait, max_wait=limit, reset_at=reset_at, reason=reason)
+            allowed = limit
+            if deadline is not None and deadline - now < limit:
+                allowed = max(deadline - now, 0.0)
+                reason = f"{reason}; the retry deadline leaves {allowed:.1f}s"
+            if wait > allowed:
+                logger.debug("rate limit: refusing to wait %.3fs (max_wait=%gs): %s", wait, allowed, reason)
+                raise RateLimitBudgetError(wait=wait, max_wait=allowed, reset_at=reset_at, reason=reason)
             logger.debug("rate limit: waiting %.3fs: %s", wait, reason)
             await self._sleep(wait)
 
@@ -277,14 +222,15 @@ class RateLimiter:
             self._sends.remove(stamp)
         self._sends.append(now)  # every stamp is <= now, so the deque stays sorted
 
-    def slot(self, *, max_wait: float | None = None) -> _Slot:
+    def slot(self, *, max_wait: float | None = None, deadline: float | None = None) -> _Slot:
         """Acquire a send and hold its place in the burst window until the ``async with`` exits.
 
         The transport wraps each HTTP attempt in this. A held send never leaves the window before
         its response is back (however long it takes), and is then re-stamped by :meth:`completed`.
-        Entering raises :class:`RateLimitBudgetError` as :meth:`acquire` does.
+        Entering raises :class:`RateLimitBudgetError` as :meth:`acquire` does (``max_wait`` and
+        ``deadline`` as there).
         """
-        return _Slot(self, max_wait)
+        return _Slot(self, max_wait, deadline)
 
     def _hold(self, stamp: float) -> None:
         self._held[stamp] += 1
@@ -333,8 +279,11 @@ class RateLimiter:
 
     # ----------------------------------------------------------------- feedback
 
-    def update(self, info: RateLimitInfo | None) -> None:
+    def update(self, info: RateLimitInfo | None) -> RateLimitInfo | None:
         """Feed the ``ratelimit-*`` headers of a response; ``None`` is ignored.
+
+        What cannot be true is dropped first (see :meth:`trusted`): a ``reset_at`` more than an
+        hourly window ahead counts as missing, a ``remaining`` above ``limit`` as ``limit``.
 
         The merge rule keeps local decrements of requests still in flight: the server's
         ``remaining`` counts only the requests it has seen.
@@ -346,21 +295,60 @@ class RateLimiter:
         * Earlier ``reset_at``: a stale response overtaken by a newer one; ignored.
 
         A response without ``ratelimit-remaining`` only updates :attr:`latest`.
+
+        Returns:
+            The info as believed (bounded), to report in errors and pages.
         """
+        info = self.trusted(info)
         if info is None:
-            return
+            return None
         new_ts = None if info.reset_at is None else info.reset_at.timestamp()
         if new_ts is not None and self._reset_ts is not None and new_ts < self._reset_ts:
-            return
+            return info
         self._latest = info
         if info.remaining is None:
-            return
+            return info
         if new_ts is not None and new_ts == self._reset_ts and self._remaining is not None:
             self._remaining = min(info.remaining, self._remaining)
         else:
             self._remaining = info.remaining
             self._reset_ts = new_ts
             self._reset_at = info.reset_at
+        return info
+
+    def trusted(self, info: RateLimitInfo | None) -> RateLimitInfo | None:
+        """Return ``info`` without what cannot be true (logged as a WARNING once per limiter).
+
+        A ``reset_at`` more than one hourly window (plus a minute of clock skew) ahead becomes
+        ``None``: pausing every task until it would disable the client. A ``remaining`` above
+        ``limit`` becomes ``limit``.
+        """
+        bounded, problems = bound_info(info, now=self._clock())
+        for problem in problems:
+            self._distrust(problem.split(" ", 1)[0], problem)
+        return bounded
+
+    def trusted_retry_after(self, seconds: float | None) -> float | None:
+        """Return a parsed ``Retry-After``, or ``None`` when it asks for more than an hourly window.
+
+        No rate limit of the API lasts longer, so such a value (a billion seconds, a date in 2099)
+        is treated as missing and the caller falls back to backoff. Logged as a WARNING once per
+        limiter.
+        """
+        if seconds is not None and seconds > MAX_TRUSTED_WAIT:
+            self._distrust("retry-after", f"Retry-After of {seconds:g}s is more than {MAX_TRUSTED_WAIT:g}s")
+            return None
+        return seconds
+
+    def _distrust(self, kind: str, problem: str) -> None:
+        if kind in self._warned:
+            return
+        self._warned.add(kind)
+        logger.warning(
+            "rate limit: ignoring an impossible header (%s); falling back to backoff. "
+            "Logged once per client.",
+            problem,
+        )
 
     def pause(self, seconds: float, *, reason: str = "") -> None:
         """Make every task of the client wait until ``seconds`` from now (after a 429).
@@ -395,6 +383,9 @@ class RateLimiter:
           latest known) with ``remaining`` 0 or unknown: pause until the reset.
         * otherwise: pause ``default`` seconds.
 
+        A ``Retry-After`` or ``reset_at`` beyond one hourly window is impossible and counts as
+        missing (see :meth:`trusted_retry_after`), so it never pauses every task for days.
+
         Call :meth:`update` with the same ``info`` first (or not at all): this method does not.
 
         Args:
@@ -407,6 +398,8 @@ class RateLimiter:
             ``RetryPolicy.max_retry_after`` to decide whether to retry.
         """
         now = self._clock()
+        retry_after = self.trusted_retry_after(retry_after)
+        info = self.trusted(info)
         if retry_after is not None and not math.isnan(retry_after) and retry_after >= 0:
             if self._remaining is not None and self._remaining <= 0 and (info is None or info.remaining == 0):
                 self._remaining = None
@@ -428,15 +421,16 @@ class RateLimiter:
 class _Slot:
     """The async context manager :meth:`RateLimiter.slot` returns (a class: cheap per request)."""
 
-    __slots__ = ("_limiter", "_max_wait", "_stamp")
+    __slots__ = ("_deadline", "_limiter", "_max_wait", "_stamp")
 
-    def __init__(self, limiter: RateLimiter, max_wait: float | None) -> None:
+    def __init__(self, limiter: RateLimiter, max_wait: float | None, deadline: float | None) -> None:
         self._limiter = limiter
         self._max_wait = max_wait
+        self._deadline = deadline
         self._stamp: float | None = None
 
     async def __aenter__(self) -> None:
-        self._stamp = await self._limiter.acquire(max_wait=self._max_wait)
+        self._stamp = await self._limiter.acquire(max_wait=self._max_wait, deadline=self._deadline)
         if self._stamp is not None:
             self._limiter._hold(self._stamp)
 

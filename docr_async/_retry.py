@@ -1,4 +1,4 @@
-"""What to retry, how long to back off, and how to read ``Retry-After``.
+"""What to retry and how long to back off (``Retry-After`` parsing is re-exported from the leaf).
 
 Everything here is pure: no I/O, no clock of its own (``now`` and ``rng`` are passed in), so the
 transport's request loop stays small and this module is tested by tables.
@@ -7,16 +7,13 @@ transport's request loop stays small and this module is tested by tables.
 from __future__ import annotations
 
 import asyncio
-import math
 import random
-import re
-from datetime import UTC
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import attrs
 
+from ._ratelimit_headers import RETRY_AFTER_CAP, parse_retry_after
 from .exceptions import APIConnectionError, DOCRError
 
 if TYPE_CHECKING:
@@ -29,15 +26,6 @@ __all__ = [
     "RetryPolicy",
     "parse_retry_after",
 ]
-
-RETRY_AFTER_CAP = 86_400.0
-"""The largest wait :func:`parse_retry_after` returns (24 h); anything longer is clamped to it.
-
-Clamping rather than rejecting keeps the server's "wait a long time" meaning, and the policy's
-``max_retry_after`` then decides not to wait and to surface the 429 instead.
-"""
-
-_DELTA_SECONDS = re.compile(r"\+?(\d+(?:\.\d*)?|\.\d+)", re.ASCII)
 
 _RETRYABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (
     aiohttp.ClientConnectionError,  # includes ServerDisconnectedError, ClientOSError, ServerTimeoutError
@@ -57,41 +45,6 @@ _EXPONENT_CAP = 62
 """``2**62`` is far beyond any sane ``backoff_max``; capping the exponent avoids float overflow."""
 
 _rng = random.Random()  # noqa: S311 -- jitter, not cryptography
-
-
-def parse_retry_after(value: str | None, *, now: float) -> float | None:
-    """Return the seconds to wait that a ``Retry-After`` header asks for.
-
-    Accepts delta-seconds (``"29"``, and also ``"1.5"``, which some proxies send) and an HTTP-date
-    (``"Wed, 21 Oct 2015 07:28:00 GMT"``; a date without a zone is taken as UTC).
-
-    Args:
-        value: The header value, or ``None`` when the header is missing.
-        now: The current time in Unix epoch seconds, used to turn a date into a delay.
-
-    Returns:
-        The delay in seconds: ``0.0`` for a date in the past, at most :data:`RETRY_AFTER_CAP`
-        (24 h). ``None`` when the header is missing, empty, negative, ``inf``, ``nan``, in
-        exponent notation or otherwise not understood. Never raises.
-    """
-    if value is None:
-        return None
-    text = str(value).strip()
-    if not text:
-        return None
-    if _DELTA_SECONDS.fullmatch(text):
-        seconds = float(text)  # a 400-digit number becomes inf: that is "huge", so clamp it
-        return RETRY_AFTER_CAP if math.isinf(seconds) else min(seconds, RETRY_AFTER_CAP)
-    try:
-        when = parsedate_to_datetime(text)
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        delay = when.timestamp() - now
-    except (ValueError, TypeError, OverflowError, IndexError):
-        return None
-    if math.isnan(delay):
-        return None
-    return min(max(delay, 0.0), RETRY_AFTER_CAP)
 
 
 def _to_statuses(value: Iterable[int]) -> frozenset[int]:
@@ -136,7 +89,10 @@ class RetryPolicy:
     jitter: float = attrs.field(default=1.0, validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)])
     """Fraction of the delay that is randomised: ``1.0`` is full jitter, ``0.0`` none."""
     deadline: float | None = attrs.field(default=300.0, validator=_check_non_negative)
-    """Overall seconds across all attempts and waits; ``None`` for no deadline."""
+    """Overall seconds for one call, timed by the limiter's clock: waits for rate-limit budget, 429
+    pauses, backoff sleeps and every attempt (the last one's timeout shrinks to what is left).
+    ``None`` for no deadline; ``0`` leaves no time for any attempt. A budget wait must also be
+    within ``max_wait``."""
     retry_statuses: frozenset[int] = attrs.field(
         default=frozenset({429, 500, 502, 503, 504}), converter=_to_statuses, validator=_check_statuses
     )

@@ -3,46 +3,49 @@
     concurrency slot -> limiter.acquire -> aiohttp (one attempt) -> limiter.update
         -> retry decision (RetryPolicy) -> error mapping
 
-The transport knows nothing about models: it returns :class:`APIResponse` (status, parsed JSON,
-rate-limit state, request id, retries taken). The token is only ever put in the ``Authorization``
-header of requests to the configured base URL; redirects are not followed, and the token is scrubbed
-from any text that could reach an exception or a log line.
+What a response or a failure means is decided by the pure functions of :mod:`._protocol`; this
+module does the I/O around them. The transport knows nothing about models: it returns
+:class:`APIResponse` (status, parsed JSON, rate-limit state, request id, retries taken). The token
+is only ever put in the ``Authorization`` header of requests to the configured base URL; redirects
+are not followed, and the token is scrubbed from any text that could reach an exception or a log
+line.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 import logging
-import platform
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
-import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from ._constants import (
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_TOTAL_TIMEOUT,
-    HEADER_REQUEST_ID,
-    HEADER_RETRY_AFTER,
-    LOGGER_NAME,
-    MAX_RESPONSE_BYTES,
+from ._constants import HEADER_REQUEST_ID, HEADER_RETRY_AFTER, LOGGER_NAME, MAX_RESPONSE_BYTES
+from ._protocol import (
+    APIResponse,
+    RequestStats,
+    Timeout,
+    connection_error,
+    fits_deadline,
+    parse_json,
+    shrink_timeout,
+    status_error,
+    user_agent,
+    wrong_loop_message,
 )
-from ._ratelimit import RateLimitInfo
-from ._retry import parse_retry_after
-from ._version import __version__
+from ._ratelimit import DEFAULT_429_PAUSE
+from ._ratelimit_headers import RateLimitInfo, parse_retry_after
 from .exceptions import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
     ClientClosedError,
+    EventLoopError,
     InvalidResponseError,
-    TooManyRequestsError,
-    status_error_class,
 )
 
 if TYPE_CHECKING:
@@ -54,80 +57,6 @@ __all__ = ["APIResponse", "RequestStats", "Timeout", "Transport", "user_agent"]
 logger = logging.getLogger(LOGGER_NAME)
 
 _Params = Mapping[str, str | int]
-
-
-def user_agent() -> str:
-    """``docr-async/<v> aiohttp/<v> python/<v>``."""
-    return f"docr-async/{__version__} aiohttp/{aiohttp.__version__} python/{platform.python_version()}"
-
-
-@attrs.frozen(kw_only=True)
-class Timeout:
-    """Request timeouts in seconds, per attempt.
-
-    Attributes:
-        connect: Time to get a connection (including waiting for a pooled one).
-        total: Time for the whole attempt, response body included.
-    """
-
-    connect: float | None = DEFAULT_CONNECT_TIMEOUT
-    total: float | None = DEFAULT_TOTAL_TIMEOUT
-
-    def to_aiohttp(self) -> aiohttp.ClientTimeout:
-        """The equivalent :class:`aiohttp.ClientTimeout`."""
-        return aiohttp.ClientTimeout(total=self.total, connect=self.connect)
-
-
-@attrs.frozen(kw_only=True)
-class APIResponse:
-    """A successful response, before it is structured into models.
-
-    Attributes:
-        status: HTTP status (2xx).
-        data: Parsed JSON body, or ``None`` for an empty body (204).
-        rate_limit: The rate-limit state reported with the response.
-        request_id: The ``x-request-id`` header, if sent.
-        retries: How many retries the request took.
-        method: The request method.
-        url: The request URL.
-    """
-
-    status: int
-    data: Any
-    rate_limit: RateLimitInfo | None
-    request_id: str | None
-    retries: int
-    method: str
-    url: str
-
-
-@attrs.define
-class RequestStats:
-    """Counters of one client's traffic (shared by its ``with_options`` copies).
-
-    Attributes:
-        attempts: HTTP attempts sent (each retry counts).
-        retries: Attempts that were retries.
-        rate_limited: 429 responses received.
-        server_errors: 5xx responses received.
-        connection_errors: Attempts that failed without a response.
-    """
-
-    attempts: int = 0
-    retries: int = 0
-    rate_limited: int = 0
-    server_errors: int = 0
-    connection_errors: int = 0
-
-    def snapshot(self) -> RequestStats:
-        """A copy, to diff against later."""
-        return attrs.evolve(self)
-
-    def since(self, earlier: RequestStats) -> RequestStats:
-        """The traffic between ``earlier`` (a snapshot) and now."""
-        return RequestStats(
-            **{name: getattr(self, name) - getattr(earlier, name) for name in attrs.fields_dict(RequestStats)}
-        )
 
 
 # Errors after which we know the request never left this machine: safe to retry any method.
@@ -165,6 +94,10 @@ class _Shared:
         self.limiter = limiter
         self.semaphore = asyncio.Semaphore(max_concurrency)
         self.stats = RequestStats()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        """The event loop the client belongs to: the one it was created in, else first used in."""
+        with contextlib.suppress(RuntimeError):  # created outside a loop: bound at first use
+            self.loop = asyncio.get_running_loop()
         self.headers = CIMultiDict(
             {
                 "Authorization": f"Bearer {token}",
@@ -267,13 +200,29 @@ class Transport:
         """Close the session if the client created it (a caller's session is left open). Idempotent.
 
         Closing a ``with_options`` copy does nothing: the pool belongs to the original client.
+
+        Raises:
+            EventLoopError: When called from another loop while the client's own loop still runs
+                (close it there). After that loop was closed, closing here only marks the client
+                closed and releases what can be released.
         """
         if not self._owner:
             return
         shared = self._shared
+        home = shared.loop
+        wrong_loop = home is not None and home is not asyncio.get_running_loop()
+        if wrong_loop and home is not None and not home.is_closed():
+            raise EventLoopError(wrong_loop_message(home))
         shared.closed = True
         session, shared.session = shared.session, None
-        if session is not None and shared.owns_session:
+        if session is None or not shared.owns_session:
+            return
+        if not wrong_loop:
+            await session.close()
+            return
+        # Its loop is gone (asyncio.run returned without closing the client): the connections
+        # died with it; close what does not need that loop, and expect nothing more.
+        with contextlib.suppress(RuntimeError):
             await session.close()
 
     def scrub(self, text: str) -> str:
@@ -291,6 +240,10 @@ class Transport:
     ) -> APIResponse:
         """Send one API call (with retries) and return its successful response.
 
+        The retry deadline (``RetryPolicy.deadline``, timed by the limiter's clock) bounds the whole
+        call: waits for rate-limit budget, backoff sleeps, and the last attempt, whose timeout is
+        shrunk to what is left.
+
         Args:
             method: HTTP method.
             path: Path below the base URL, already percent-encoded (``/v2/registries/x``).
@@ -300,44 +253,60 @@ class Transport:
         Raises:
             APIStatusError: (a subclass per status) when the API answers with an error.
             APIConnectionError: When no response could be had (after retries).
-            RateLimitBudgetError: When waiting for rate-limit budget would exceed ``max_wait``.
+            APITimeoutError: When an attempt timed out, or the deadline left no time for one.
+            RateLimitBudgetError: When waiting for rate-limit budget would exceed ``max_wait`` or
+                the time left before the deadline.
+            EventLoopError: When called from another event loop than the client's.
         """
         shared = self._shared
+        self._check_loop()
         url = URL(shared.base + path, encoded=True)
         if params:
             url = url.extend_query(params)
         url_text = self.scrub(str(url))
         policy = self.retry
         limiter = shared.limiter
-        started = time.monotonic()
+        deadline = None if policy.deadline is None else limiter.clock() + policy.deadline
         attempt = 0
         while True:
             attempt += 1
+            timeout, shrunk = self._attempt_timeout(deadline)
+            if timeout is None:
+                raise self._deadline_error(method, url_text, attempt - 1)
             t0 = time.perf_counter()
+            failure: BaseException | None = None
             try:
-                status, headers, body = await self._attempt(method, url, json_body, retry=attempt > 1)
+                status, headers, body = await self._attempt(
+                    method, url, json_body, retry=attempt > 1, deadline=deadline
+                )
             except _TRANSPORT_ERRORS as exc:
+                failure = exc
+            if failure is not None:
+                # Decided and raised outside the except block, so the SDK error has no __context__:
+                # aiohttp's exceptions carry the request headers, the token among them.
                 shared.stats.connection_errors += 1
-                sent = not isinstance(exc, _NOT_SENT_ERRORS)
+                sent = not isinstance(failure, _NOT_SENT_ERRORS)
                 delay = policy.backoff(attempt)
-                if policy.should_retry_exception(method, exc, sent=sent, attempt=attempt) and (
-                    self._within_deadline(started, delay)
+                if policy.should_retry_exception(method, failure, sent=sent, attempt=attempt) and (
+                    fits_deadline(deadline, limiter.clock(), delay)
                 ):
                     logger.debug(
                         "%s %s failed (%s); retry %d in %.2fs",
                         method,
                         url_text,
-                        type(exc).__name__,
+                        type(failure).__name__,
                         attempt,
                         delay,
                     )
+                    del failure
                     await limiter.sleep(delay)
                     continue
-                raise self._transport_error(exc, method, url_text, attempt - 1) from exc
+                error = self._transport_error(failure, method, url_text, attempt - 1, shrunk=shrunk)
+                del failure
+                raise error
             stats = shared.stats
             elapsed_ms = (time.perf_counter() - t0) * 1000
-            info = RateLimitInfo.from_headers(headers)
-            limiter.update(info)
+            info = limiter.update(RateLimitInfo.from_headers(headers))
             request_id = headers.get(HEADER_REQUEST_ID)
             if request_id:
                 request_id = self.scrub(request_id)
@@ -363,17 +332,22 @@ class Transport:
                 message = f"response body larger than {shared.max_response_bytes} bytes; not read"
                 raise InvalidResponseError(message=message, **meta)
             if status < 300:
-                return APIResponse(data=_parse_json(body, meta), **meta)
-            retry_after = parse_retry_after(headers.get(HEADER_RETRY_AFTER), now=limiter.clock())
+                return APIResponse(data=parse_json(body, meta), **meta)
+            now = limiter.clock()
+            parsed = parse_retry_after(headers.get(HEADER_RETRY_AFTER), now=now)
+            retry_after = limiter.trusted_retry_after(parsed)
             stats.rate_limited += status == 429
             stats.server_errors += status >= 500
             if status == 429:
-                # Every task of the client waits behind this pause, not only this one.
-                pause = limiter.wait_for_429(retry_after, info)
+                # Every task of the client waits behind this pause, not only this one. An
+                # impossible Retry-After counts as missing: the pause falls back to backoff.
+                distrusted = parsed is not None and retry_after is None
+                default = policy.backoff(attempt) if distrusted else DEFAULT_429_PAUSE
+                pause = limiter.wait_for_429(retry_after, info, default=default)
                 if (
                     policy.should_retry_status(method, status, attempt)
                     and pause <= policy.max_retry_after
-                    and self._within_deadline(started, pause)
+                    and fits_deadline(deadline, now, pause)
                 ):
                     logger.debug("%s %s -> 429; all tasks paused %.2fs", method, url_text, pause)
                     continue
@@ -382,7 +356,7 @@ class Transport:
                 delay = policy.backoff(attempt)
                 if retry_after is not None:
                     delay = max(delay, min(retry_after, policy.max_retry_after))
-                if self._within_deadline(started, delay):
+                if fits_deadline(deadline, now, delay):
                     logger.debug("%s %s -> %d; retry %d in %.2fs", method, url_text, status, attempt, delay)
                     await limiter.sleep(delay)
                     continue
@@ -398,78 +372,86 @@ class Transport:
             )
 
     async def _attempt(
-        self, method: str, url: URL, json_body: Any, *, retry: bool
+        self,
+        method: str,
+        url: URL,
+        json_body: Any,
+        *,
+        retry: bool,
+        deadline: float | None,
     ) -> tuple[int, CIMultiDictProxy[str], bytes | None]:
         """One HTTP attempt: a concurrency slot, then a rate-limit slot held until the response is read.
+
+        With a ``deadline`` (limiter clock), the budget wait may not pass it, and the attempt's
+        timeout is shrunk to what is left after that wait.
 
         Returns:
             Status, headers, and the body (None when larger than ``max_response_bytes``).
         """
         shared = self._shared
         session = await self._get_session()
-        async with shared.semaphore, shared.limiter.slot(max_wait=self.max_wait):
+        async with shared.semaphore, shared.limiter.slot(max_wait=self.max_wait, deadline=deadline):
             shared.stats.attempts += 1
             shared.stats.retries += retry
+            timeout, _ = self._attempt_timeout(deadline)
+            if timeout is None:
+                raise TimeoutError("the retry deadline passed while waiting for budget")
             async with session.request(
                 method,
                 url,
                 json=json_body,
                 headers=shared.headers,
-                timeout=self._client_timeout,
+                timeout=timeout,
                 allow_redirects=False,
             ) as resp:
                 return resp.status, resp.headers, await _read_body(resp, shared.max_response_bytes)
 
-    def _within_deadline(self, started: float, delay: float) -> bool:
-        deadline = self.retry.deadline
-        return deadline is None or (time.monotonic() - started + delay) <= deadline
+    def _attempt_timeout(self, deadline: float | None) -> tuple[aiohttp.ClientTimeout | None, bool]:
+        """The timeout of the next attempt (``None``: no time left) and whether the deadline shrank it."""
+        if deadline is None:
+            return self._client_timeout, False
+        left = deadline - self._shared.limiter.clock()
+        if left <= 0:
+            return None, True
+        total = self.timeout.total
+        if total is not None and total <= left:
+            return self._client_timeout, False
+        return shrink_timeout(self.timeout, left), True
 
-    def _transport_error(self, exc: BaseException, method: str, url: str, retries: int) -> APIConnectionError:
-        detail = self.scrub(str(exc)) or type(exc).__name__
-        if isinstance(exc, TimeoutError):
-            return APITimeoutError(f"request timed out: {detail}", method=method, url=url, retries=retries)
-        return APIConnectionError(f"connection failed: {detail}", method=method, url=url, retries=retries)
+    def _deadline_error(self, method: str, url: str, retries: int) -> APITimeoutError:
+        deadline = self.retry.deadline
+        return APITimeoutError(
+            f"request timed out: the retry deadline of {deadline:g}s left no time for another attempt",
+            method=method,
+            url=url,
+            retries=retries,
+        )
+
+    def _check_loop(self) -> None:
+        shared = self._shared
+        running = asyncio.get_running_loop()
+        if shared.loop is None:
+            shared.loop = running
+        elif shared.loop is not running:
+            raise EventLoopError(wrong_loop_message(shared.loop))
+
+    def _transport_error(
+        self, exc: BaseException, method: str, url: str, retries: int, *, shrunk: bool = False
+    ) -> APIConnectionError:
+        deadline = self.retry.deadline if shrunk else None
+        return connection_error(
+            exc, scrub=self.scrub, method=method, url=url, retries=retries, deadline=deadline
+        )
 
     def status_error(
-        self,
-        status: int,
-        body: bytes,
-        headers: CIMultiDictProxy[str] | Mapping[str, str],
-        *,
-        method: str,
-        url: str,
-        rate_limit: RateLimitInfo | None,
-        retries: int,
-        retry_after: float | None,
+        self, status: int, body: bytes, headers: Mapping[str, str], **meta: Any
     ) -> APIStatusError:
-        """Map an error response to the typed exception for its status (pure, no I/O)."""
-        error_id, message, request_id = _describe_error_body(body, headers.get("Content-Type", ""))
-        request_id = request_id or headers.get(HEADER_REQUEST_ID)
-        cls = status_error_class(status)
-        kwargs: dict[str, Any] = {
-            "status": status,
-            "message": self.scrub(message),
-            "error_id": self.scrub(error_id) if error_id else None,
-            "request_id": self.scrub(request_id) if request_id else None,
-            "method": method,
-            "url": url,
-            "rate_limit": rate_limit,
-            "retries": retries,
-        }
-        if cls is TooManyRequestsError:
-            return TooManyRequestsError(retry_after=retry_after, **kwargs)
-        return cls(**kwargs)
+        """Map an error response to the typed exception for its status (pure, no I/O).
 
-
-def _parse_json(body: bytes, meta: dict[str, Any]) -> Any:
-    """A success body as JSON (None when empty); anything else is an InvalidResponseError."""
-    if not body.strip():
-        return None
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        message = f"response is not valid JSON ({len(body)} bytes): {exc}"
-        raise InvalidResponseError(message=message, **meta) from None
+        ``meta`` is what :func:`._protocol.status_error` takes besides ``scrub`` (``method``,
+        ``url``, ``rate_limit``, ``retries``, ``retry_after``); this transport's token is scrubbed.
+        """
+        return status_error(status, body, headers, scrub=self.scrub, **meta)
 
 
 async def _read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
@@ -485,24 +467,3 @@ async def _read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _describe_error_body(body: bytes, content_type: str) -> tuple[str | None, str, str | None]:
-    """``(error_id, message, request_id)`` from an error body, whatever it is."""
-    if not body.strip():
-        return None, "empty response body", None
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):
-        kind = content_type.split(";", maxsplit=1)[0].strip() or "unknown content type"
-        return None, f"non-JSON response body ({kind}, {len(body)} bytes)", None
-    if not isinstance(data, dict):
-        return None, f"unexpected JSON error body of type {type(data).__name__}", None
-    error_id = data.get("id")
-    message = data.get("message")
-    request_id = data.get("request_id")
-    return (
-        error_id if isinstance(error_id, str) else None,
-        message if isinstance(message, str) and message else "no message in error body",
-        request_id if isinstance(request_id, str) else None,
-    )

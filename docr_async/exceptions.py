@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, ClassVar
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from ._ratelimit import RateLimitInfo
+    from ._ratelimit_headers import RateLimitInfo
 
 __all__ = [
     "APIConnectionError",
@@ -24,6 +24,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "DOCRError",
+    "EventLoopError",
     "GarbageCollectionActiveError",
     "GarbageCollectionError",
     "InvalidResponseError",
@@ -52,6 +53,15 @@ class ConfigurationError(DOCRError):
 
 class ClientClosedError(DOCRError, RuntimeError):
     """The client was used after :meth:`DOCRClient.aclose`."""
+
+
+class EventLoopError(DOCRError, RuntimeError):
+    """The client was used from an event loop other than the one it first ran in.
+
+    Its connection pool and concurrency bound belong to that loop (often one that
+    ``asyncio.run`` has since closed). Create the client inside the running loop, and use one
+    client per loop.
+    """
 
 
 class ValidationError(DOCRError, ValueError):

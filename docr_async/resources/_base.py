@@ -13,7 +13,7 @@ from ..pagination import AsyncPager, Page, Query, validate_per_page
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from .._client import DOCRClient
+    from .._core import ClientCore
     from .._transport import APIResponse
 
 __all__ = ["LEGACY", "MODERN", "Resource"]
@@ -39,10 +39,10 @@ _SHAPE_ERRORS = (
 
 
 class Resource:
-    """Base of the resource namespaces: holds the client and the API family's path prefix."""
+    """Base of the resource namespaces: holds the client's core and the API family's path prefix."""
 
-    def __init__(self, client: DOCRClient, prefix: str = MODERN) -> None:
-        self._client = client
+    def __init__(self, core: ClientCore, prefix: str = MODERN) -> None:
+        self._core = core
         self._prefix = prefix
 
     def __repr__(self) -> str:
@@ -56,7 +56,7 @@ class Resource:
         params: Mapping[str, str | int] | None = None,
         body: Any = None,
     ) -> APIResponse:
-        return await self._client._transport.request(method, path, params=params, json_body=body)
+        return await self._core.request(method, path, params=params, body=body)
 
     def _structure(self, response: APIResponse, cls: type[T], key: str | None = None) -> T:
         """Structure ``response.data[key]`` (or the whole body) into ``cls``.
@@ -70,11 +70,13 @@ class Resource:
                 if not isinstance(data, dict) or key not in data:
                     raise TypeError(f"expected an object with key {key!r}")
                 data = data[key]
-            return self._client._converter.structure(data, cls)
+            return self._core.structure(data, cls)
         except _SHAPE_ERRORS as exc:
             # Server text (a bad value) may echo the token back: scrub it like error messages.
-            message = self._client._transport.scrub(f"unexpected response shape: {exc}")
-            raise _invalid(response, message) from None
+            message = self._core.scrub(f"unexpected response shape: {exc}")
+        # Raised outside the except block, so the structuring error (holding the raw values) is
+        # not chained to it.
+        raise _invalid(response, message)
 
     def _list(
         self,
@@ -99,27 +101,29 @@ class Resource:
             if not isinstance(page_token, str) or not page_token:
                 raise ValidationError("page_token", page_token, "must be a non-empty string")
             query["page_token"] = page_token
-        client = self._client
+        core = self._core
         item_type: Any = tuple[cls, ...]  # type: ignore[valid-type]
 
         async def fetch(q: Query) -> Page[T]:
-            response = await client._transport.request("GET", path, params=q)
+            response = await core.request("GET", path, params=q)
             data = response.data
             if not isinstance(data, dict):
                 raise _invalid(response, "expected a JSON object")
             if key not in data and (data.get("meta") or {}).get("total") != 0:
                 # An empty listing may omit its array; one that reports items may not.
                 raise _invalid(response, f"expected a JSON object with key {key!r}")
+            shape_error = None
             try:
-                items = client._converter.structure(data.get(key) or [], item_type)
+                items = core.structure(data.get(key) or [], item_type)
                 meta = data.get("meta") or {}
                 total = meta.get("total")
                 links = (data.get("links") or {}).get("pages") or {}
                 if not isinstance(links, dict):
                     raise TypeError(f"links.pages must be an object, got {type(links).__name__}")
             except _SHAPE_ERRORS as exc:
-                message = client._transport.scrub(f"unexpected listing shape: {exc}")
-                raise _invalid(response, message) from None
+                shape_error = core.scrub(f"unexpected listing shape: {exc}")
+            if shape_error is not None:  # raised here, not chained to the structuring error
+                raise _invalid(response, shape_error)
             return Page(
                 items=items,
                 total=total if isinstance(total, int) else None,
@@ -133,8 +137,8 @@ class Resource:
             fetch,
             query,
             token_based=token_based,
-            prefetch=client.prefetch,
-            max_pages=client.max_pages,
+            prefetch=core.settings.prefetch,
+            max_pages=core.settings.max_pages,
         )
 
 

@@ -11,17 +11,22 @@ from .._constants import DEFAULT_PER_PAGE, LOGGER_NAME
 from ..exceptions import GarbageCollectionError, NotFoundError, ValidationError, WaitTimeoutError
 from ..models import GarbageCollection, GCStatus, GCType
 from ..names import validate_registry_name
-from ._base import Resource
+from ._base import Resource, _invalid
 
 if TYPE_CHECKING:
     from ..pagination import AsyncPager
 
-__all__ = ["DEFAULT_GC_TYPE", "GarbageCollections"]
+__all__ = ["DEFAULT_GC_TYPE", "HISTORY_LAG_POLLS", "GarbageCollections"]
 
 logger = logging.getLogger(LOGGER_NAME)
 
 DEFAULT_GC_TYPE = GCType.UNREFERENCED_BLOBS_ONLY
 """As doctl (and FakeDOCR): unreferenced blobs only; untagged manifests (pullable by digest) stay."""
+
+HISTORY_LAG_POLLS = 5
+"""Polls :meth:`GarbageCollections.wait` makes while a collection is neither active nor in the
+history yet (the active endpoint says 404 before the history lists the finished one) before it
+raises :class:`NotFoundError`."""
 
 
 def _gc_type(value: GCType | str) -> str:
@@ -65,14 +70,26 @@ class GarbageCollections(Resource):
                 its default (``unreferenced blobs only``, which frees nothing unless manifests were
                 deleted first).
 
+        A ``201`` with an empty body (seen in DigitalOcean's own client's mocked tests) is
+        tolerated: the collection is then read from the active endpoint.
+
         Raises:
             ConflictError: If one is already active.
+            InvalidResponseError: If the body is empty and no collection is active either.
         """
         path = f"{self._prefix}/{validate_registry_name(registry)}/garbage-collection"
         body = None if type is None else {"type": _gc_type(type)}
-        return self._structure(
-            await self._call("POST", path, body=body), GarbageCollection, "garbage_collection"
+        response = await self._call("POST", path, body=body)
+        if response.data is not None:
+            return self._structure(response, GarbageCollection, "garbage_collection")
+        logger.debug(
+            "garbage collection started with an empty %d body; reading the active one", response.status
         )
+        active = await self.get_active(registry)
+        if active is None:
+            message = "garbage collection start answered with an empty body, and none is active"
+            raise _invalid(response, message)
+        return active
 
     async def get_active(self, registry: str) -> GarbageCollection | None:
         """Return the active garbage collection, or None when none is active.
@@ -120,10 +137,16 @@ class GarbageCollections(Resource):
         return await self._from_history(registry, uuid)
 
     async def _from_history(self, registry: str, uuid: str) -> GarbageCollection:
+        gc = await self._find_in_history(registry, uuid)
+        if gc is None:
+            raise _not_found(f"garbage collection {uuid} not found")
+        return gc
+
+    async def _find_in_history(self, registry: str, uuid: str) -> GarbageCollection | None:
         async for gc in self.list(registry):
             if gc.uuid == uuid:
                 return gc
-        raise NotFoundError(status=404, error_id="not_found", message=f"garbage collection {uuid} not found")
+        return None
 
     async def wait(
         self,
@@ -139,6 +162,8 @@ class GarbageCollections(Resource):
 
         Polls the active GC (one request per poll) with a backoff from ``poll_interval`` up to
         ``max_poll_interval``; once it is no longer active, reads its final state from the history.
+        The history may lag behind the active endpoint: a collection that is in neither is polled
+        for up to :data:`HISTORY_LAG_POLLS` more times before :class:`NotFoundError`.
 
         Returns:
             The finished garbage collection (``blobs_deleted`` and ``freed_bytes`` filled in).
@@ -146,6 +171,8 @@ class GarbageCollections(Resource):
         Raises:
             WaitTimeoutError: If it is still active after ``timeout`` seconds (it keeps running).
             GarbageCollectionError: If it ended ``failed`` (and ``raise_on_failure``).
+            NotFoundError: If it is neither active nor in the history for
+                :data:`HISTORY_LAG_POLLS` + 1 polls in a row.
         """
         registry = validate_registry_name(registry)
         uuid = _uuid(uuid)
@@ -153,32 +180,47 @@ class GarbageCollections(Resource):
         _check_seconds("max_poll_interval", max_poll_interval)
         if timeout is not None:
             _check_seconds("timeout", timeout, zero_ok=True)
-        limiter = self._client._transport.limiter
+        limiter = self._core.limiter
         deadline = None if timeout is None else limiter.clock() + timeout
         interval = poll_interval
+        last: GarbageCollection | None = None
+        missing = 0  # polls in a row that found it neither active nor in the history
         while True:
             active = await self.get_active(registry)
             # No longer active: its final state is in the history (which may lag; then poll on).
             gc = (
                 active
                 if active is not None and active.uuid == uuid
-                else await self._from_history(registry, uuid)
+                else await self._find_in_history(registry, uuid)
             )
-            if gc.is_terminal:
-                if gc.status == GCStatus.FAILED and raise_on_failure:
-                    raise GarbageCollectionError(
-                        f"garbage collection {uuid} on {registry} failed", uuid=uuid, status=gc.status
-                    )
-                return gc
+            if gc is None:
+                missing += 1
+                if missing > HISTORY_LAG_POLLS:
+                    message = f"garbage collection {uuid} is in neither the active endpoint nor the history"
+                    raise _not_found(f"{message} of {registry} after {missing} polls")
+            else:
+                missing = 0
+                last = gc
+                if gc.is_terminal:
+                    if gc.status == GCStatus.FAILED and raise_on_failure:
+                        raise GarbageCollectionError(
+                            f"garbage collection {uuid} on {registry} failed", uuid=uuid, status=gc.status
+                        )
+                    return gc
+            state = repr(gc.status) if gc is not None else "not in the history yet"
             now = limiter.clock()
             if deadline is not None and now + interval > deadline:
                 if now >= deadline:
                     raise WaitTimeoutError(
-                        f"garbage collection {uuid} on {registry} still {gc.status!r} after {timeout}s",
+                        f"garbage collection {uuid} on {registry} still {state} after {timeout}s",
                         uuid=uuid,
-                        garbage_collection=gc,
+                        garbage_collection=last,
                     )
                 interval = deadline - now
-            logger.debug("garbage collection %s is %r; next poll in %.1fs", uuid, gc.status, interval)
+            logger.debug("garbage collection %s is %s; next poll in %.1fs", uuid, state, interval)
             await limiter.sleep(interval)
             interval = min(max_poll_interval, interval * 1.5)
+
+
+def _not_found(message: str) -> NotFoundError:
+    return NotFoundError(status=404, error_id="not_found", message=message)

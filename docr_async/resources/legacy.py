@@ -20,7 +20,7 @@ from .repositories import LegacyRepositories
 from .tags import Tags
 
 if TYPE_CHECKING:
-    from .._client import DOCRClient
+    from .._core import ClientCore
 
 __all__ = ["Legacy"]
 
@@ -28,28 +28,28 @@ __all__ = ["Legacy"]
 class Legacy(AccountCalls):
     """``client.legacy``: the deprecated ``/v2/registry`` family (all 18 operations)."""
 
-    def __init__(self, client: DOCRClient) -> None:
-        super().__init__(client, LEGACY)
+    def __init__(self, core: ClientCore) -> None:
+        super().__init__(core, LEGACY)
 
     @cached_property
     def repositories(self) -> LegacyRepositories:
         """Repository listings (V2 and the superseded V1)."""
-        return LegacyRepositories(self._client, LEGACY)
+        return LegacyRepositories(self._core, LEGACY)
 
     @cached_property
     def tags(self) -> Tags:
         """Tag listing and deletion."""
-        return Tags(self._client, LEGACY)
+        return Tags(self._core, LEGACY)
 
     @cached_property
     def manifests(self) -> Manifests:
         """Manifest listing and deletion."""
-        return Manifests(self._client, LEGACY)
+        return Manifests(self._core, LEGACY)
 
     @cached_property
     def garbage_collections(self) -> GarbageCollections:
         """Garbage collection."""
-        return GarbageCollections(self._client, LEGACY)
+        return GarbageCollections(self._core, LEGACY)
 
     async def get(self) -> Registry:
         """Get the account's registry.

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import attrs
 import pytest
 
 from docr_async import DOCRClient, GarbageCollectionActiveError
@@ -21,12 +21,14 @@ from docr_async.cleanup import (
     collect_garbage,
     execute_plan,
 )
-from docr_async.testing import FakeDOCR, FaultConfig, ManualClock, ReadOnlyRegistryError, SeedSpec
+from docr_async.testing import FakeDOCR, FaultConfig, ReadOnlyRegistryError, SeedSpec
 
 from .helpers import FAST_GC, client_for, other_tasks, running_fake
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+    from aiohttp import web
 
 SPEC = SeedSpec(registries=1, repos=6, tags=300, untagged=20, days=120, shared_tag_ratio=0.3)
 POLICY = RetentionPolicy(keep_last=5, older_than="30d", delete_untagged=True, untagged_older_than="7d")
@@ -230,10 +232,9 @@ async def test_gc_after_cleanup_frees_storage_and_blocks_writes_while_running() 
         plan = await build_plan(client, REGISTRY, POLICY)
         assert plan.expected_freed_bytes > 0
         assert (await execute_plan(client, plan)).ok
-        # The fake's time stands still while we look (so the GC is surely still active), then moves
-        # 10 ms per response, so the GC ends after a known amount of polling, whatever the load.
-        clock = ManualClock(now=time.time())
-        fake.clock = clock
+        # Steps of an hour of the fake's time: the GC cannot finish while the checks below run,
+        # however slow the machine; the fake's clock moves one step per GC poll once we wait.
+        fake.gc_config = attrs.evolve(fake.gc_config, step_seconds=3600.0)
         gc = await client.garbage_collections.start(REGISTRY)
         with pytest.raises(ReadOnlyRegistryError):
             fake.push(REGISTRY, "team/api", "during-gc")
@@ -241,7 +242,12 @@ async def test_gc_after_cleanup_frees_storage_and_blocks_writes_while_running() 
             await execute_plan(client, plan)
         with pytest.raises(GarbageCollectionActiveError):
             await collect_garbage(client, REGISTRY)
-        fake.response_hooks.append(lambda *_: clock.advance(0.01))
+
+        def one_step_per_poll(request: web.Request, response: web.Response, body: bytes) -> None:
+            if request.method == "GET" and "garbage-collection" in request.path:
+                fake.advance_clock(3600.0)
+
+        fake.response_hooks.append(one_step_per_poll)
         result = await collect_garbage(client, REGISTRY, if_active="wait", poll_interval=0.01)
         assert result.waited_for_previous
         finished = await client.garbage_collections.get(gc.uuid, registry=REGISTRY)

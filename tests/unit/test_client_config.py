@@ -355,6 +355,20 @@ def test_with_options_validates_timeout(timeout: Any) -> None:
         fast_client().with_options(timeout=timeout)
 
 
+@pytest.mark.parametrize("max_wait", ["5", -1, float("nan"), True])
+def test_with_options_validates_max_wait(max_wait: Any) -> None:
+    with pytest.raises(ConfigurationError, match="max_wait"):
+        fast_client().with_options(max_wait=max_wait)
+
+
+def test_with_options_keeps_or_replaces_max_wait() -> None:
+    client = fast_client(max_wait=7)
+    assert client.with_options(timeout=5)._transport.max_wait == 7
+    assert client.with_options(max_wait=None)._transport.max_wait is None
+    assert client.with_options(max_wait=0)._transport.max_wait == 0
+    assert client._transport.max_wait == 7  # the original is untouched
+
+
 async def test_closing_a_copy_leaves_the_shared_pool_open() -> None:
     client = fast_client()
     try:
