@@ -1,8 +1,10 @@
 """The garbage-collection workflow: start (or refuse/await an active one), wait, report storage.
 
 Deleting tags and manifests frees nothing by itself: storage drops only after a garbage
-collection removes untagged manifests and unreferenced blobs. While it runs the registry is
-read-only (pushes fail), so a job should start it once, after its deletions, and wait for it.
+collection removes the blobs no manifest references any more (by default, as doctl, it keeps
+untagged manifests: the storage of a deleted tag is freed only when its manifest is deleted too).
+While it runs the registry is read-only (pushes fail), so a job should start it once, after its
+deletions, and wait for it.
 """
 
 from __future__ import annotations
