@@ -106,7 +106,7 @@ def test_sigterm_mid_apply_writes_the_partial_report_and_exits_143(fake: Fake, t
         if proc.poll() is None:
             proc.kill()
             proc.communicate(timeout=10)
-    assert proc.returncode == ExitCode.TERMINATED == 143, (out, early + err)
+    assert proc.returncode == 143 == int(ExitCode.TERMINATED), (out, early + err)
     doc = json.loads(out)
     assert doc["interrupted"] is True
     counts = doc["report"]["counts"]
