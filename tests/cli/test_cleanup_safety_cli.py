@@ -26,15 +26,27 @@ def _fresh_state(fake: Fake) -> None:
     fake.reset()
 
 
-def spawn(fake: Fake, argv: list[str]) -> subprocess.Popen[bytes]:
-    """``docr`` as a real subprocess (signals reach it as they would from CI)."""
-    return subprocess.Popen(
+def signal_after(fake: Fake, argv: list[str], marker: bytes, signum: int) -> tuple[int, bytes, bytes]:
+    """Run ``docr`` as a real subprocess, send ``signum`` once ``marker`` is on its stderr.
+
+    Returns the exit code, stdout, and all of stderr. Signals reach it as they would from CI.
+    """
+    proc = subprocess.Popen(
         [*DOCR, *argv],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=base_env(DIGITALOCEAN_TOKEN=fake.token),
     )
+    try:
+        early = read_until(proc, marker, 60, stream="stderr")
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    return proc.returncode, out, early + err
 
 
 def deletes(fake: Fake) -> list[dict[str, Any]]:
@@ -97,16 +109,8 @@ def test_sigterm_mid_apply_writes_the_partial_report_and_exits_143(fake: Fake, t
     report_path = tmp_path / "report.json"
     argv = ["--base-url", fake.url, "cleanup", REGISTRY, "--keep-last", "2", "--delete-untagged", "--apply"]
     argv += ["-c", "1", "--report", str(report_path), "-o", "json"]
-    proc = spawn(fake, argv)
-    try:
-        early = read_until(proc, b"[3/", 30, stream="stderr")  # the third progress line
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate(timeout=10)
-    assert proc.returncode == 143 == int(ExitCode.TERMINATED), (out, early + err)
+    code, out, err = signal_after(fake, argv, b"[3/", signal.SIGTERM)  # at the third progress line
+    assert code == 143 == int(ExitCode.TERMINATED), (out, err)
     doc = json.loads(out)
     assert doc["interrupted"] is True
     counts = doc["report"]["counts"]
@@ -117,8 +121,8 @@ def test_sigterm_mid_apply_writes_the_partial_report_and_exits_143(fake: Fake, t
     assert written["counts"] == counts
     assert written["interrupted"] is True
     assert stat.S_IMODE(report_path.stat().st_mode) == 0o600
-    assert b"SIGTERM received" in early + err
-    assert fake.token.encode() not in out + early + err
+    assert b"SIGTERM received" in err
+    assert fake.token.encode() not in out + err
     # What the report says was deleted is what the fake deleted.
     assert len(deletes(fake)) >= counts["deleted"]
 
@@ -130,19 +134,11 @@ def test_interrupted_while_waiting_for_the_gc_says_it_continues_and_how_to_cance
     fake.control("PUT", "/_fake/gc", {"step_seconds": 600})  # it will still be running
     argv = ["--base-url", fake.url, "cleanup", REGISTRY, "--keep-last", "2", "--delete-untagged", "--apply"]
     argv += ["--gc", "--gc-poll-interval", "0.05"]
-    proc = spawn(fake, argv)
-    try:
-        early = read_until(proc, b"started; waiting", 60, stream="stderr")
-        proc.send_signal(signum)
-        _, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate(timeout=10)
+    code, _, err = signal_after(fake, argv, b"started; waiting", signum)
     expected = ExitCode.INTERRUPTED if signum == signal.SIGINT else ExitCode.TERMINATED
-    assert proc.returncode == expected, early + err
+    assert code == expected, err
     uuid = fake.registry()["active_garbage_collection"]["uuid"]
-    text = " ".join((early + err).decode().split())
+    text = " ".join(err.decode().split())
     assert f"garbage collection {uuid} continues" in text
     assert f"docr gc cancel {uuid} --registry {REGISTRY}" in text
 
@@ -242,16 +238,9 @@ def test_gc_deleting_untagged_manifests_asks_first(docr: Docr, fake: Fake, optio
 
 def test_ctrl_c_while_gc_start_waits_prints_the_cancel_command(fake: Fake) -> None:
     fake.control("PUT", "/_fake/gc", {"step_seconds": 600})
-    proc = spawn(fake, ["--base-url", fake.url, "gc", "start", REGISTRY, "--wait", "--poll-interval", "0.05"])
-    try:
-        early = read_until(proc, b"started; waiting", 30, stream="stderr")
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate(timeout=10)
-    assert proc.returncode == ExitCode.INTERRUPTED
+    argv = ["--base-url", fake.url, "gc", "start", REGISTRY, "--wait", "--poll-interval", "0.05"]
+    code, _, err = signal_after(fake, argv, b"started; waiting", signal.SIGINT)
+    assert code == ExitCode.INTERRUPTED
     uuid = fake.registry()["active_garbage_collection"]["uuid"]
-    text = " ".join((early + err).decode().split())
+    text = " ".join(err.decode().split())
     assert f"docr gc cancel {uuid} --registry {REGISTRY}" in text
