@@ -11,9 +11,9 @@ from rich.table import Table
 from .._client import DOCRClient
 from .._ratelimit import RateLimiter
 from ..cleanup import CleanupExecutor, ItemResult, RetentionPolicy, build_plan, collect_garbage
+from ._cleanup_tables import plan_summary_table, report_summary_table
 from ._common import OutputOpt, cli
 from ._output import human_bytes
-from .cleanup import plan_summary_table, report_summary_table
 
 if TYPE_CHECKING:
     from ..testing import FakeDOCR
