@@ -28,6 +28,7 @@ __all__ = [
     "GarbageCollectionActiveError",
     "GarbageCollectionError",
     "InvalidResponseError",
+    "ListingChangedError",
     "NotFoundError",
     "PaginationError",
     "PermissionDeniedError",
@@ -81,6 +82,15 @@ class ValidationError(DOCRError, ValueError):
 
 class PaginationError(DOCRError):
     """Runaway pagination: a repeated cursor, an empty page with a next link, too many pages."""
+
+
+class ListingChangedError(PaginationError):
+    """A listing changed while it was read (or is inconsistent), and could not be read consistently.
+
+    Raised at the first sign of change with ``on_change="raise"``, and with the default
+    ``on_change="reread"`` when every bounded re-read changed too. The message says what changed
+    (for example ``total went 40 → 41 between page 1 and page 2``).
+    """
 
 
 class TransportError(DOCRError):

@@ -8,10 +8,10 @@ import cattrs
 from cattrs.errors import CattrsError
 
 from ..exceptions import InvalidResponseError, ValidationError
-from ..pagination import AsyncPager, Page, Query, validate_per_page
+from ..pagination import AsyncPager, OnChange, Page, Query, validate_on_change, validate_per_page
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Hashable, Mapping
 
     from .._core import ClientCore
     from .._transport import APIResponse
@@ -88,12 +88,18 @@ class Resource:
         page: int = 1,
         page_token: str | None = None,
         token_based: bool = False,
+        identity: Callable[[T], Hashable],
+        on_change: OnChange = "reread",
     ) -> AsyncPager[T]:
         """An :class:`AsyncPager` over a paged listing at ``path`` whose items are under ``key``.
 
+        ``identity`` gives an item's key (tag name, digest, uuid, name), for de-duplication and for
+        detecting a listing that changed while it was read (``on_change``).
+
         Raises:
-            ValidationError: If ``per_page`` is out of range (before any request).
+            ValidationError: If ``per_page``, ``page`` or ``on_change`` is invalid (before any request).
         """
+        on_change = validate_on_change(on_change)
         if not isinstance(page, int) or isinstance(page, bool) or page < 1:
             raise ValidationError("page", page, "must be an int >= 1")
         query: Query = {"per_page": str(validate_per_page(per_page)), "page": str(page)}
@@ -139,6 +145,8 @@ class Resource:
             token_based=token_based,
             prefetch=core.settings.prefetch,
             max_pages=core.settings.max_pages,
+            key=identity,
+            on_change=on_change,
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import operator
 import re
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,7 @@ from ..names import validate_registry_name
 from ._base import Resource, _invalid
 
 if TYPE_CHECKING:
-    from ..pagination import AsyncPager
+    from ..pagination import AsyncPager, OnChange
 
 __all__ = ["DEFAULT_GC_TYPE", "HISTORY_LAG_POLLS", "GarbageCollections"]
 
@@ -27,6 +28,9 @@ HISTORY_LAG_POLLS = 5
 """Polls :meth:`GarbageCollections.wait` makes while a collection is neither active nor in the
 history yet (the active endpoint says 404 before the history lists the finished one) before it
 raises :class:`NotFoundError`."""
+
+
+_gc_uuid = operator.attrgetter("uuid")
 
 
 def _gc_type(value: GCType | str) -> str:
@@ -104,15 +108,36 @@ class GarbageCollections(Resource):
         return self._structure(response, GarbageCollection, "garbage_collection")
 
     def list(
-        self, registry: str, *, per_page: int = DEFAULT_PER_PAGE, page: int = 1
+        self,
+        registry: str,
+        *,
+        per_page: int = DEFAULT_PER_PAGE,
+        page: int = 1,
+        on_change: OnChange = "reread",
     ) -> AsyncPager[GarbageCollection]:
         """List past and present garbage collections, newest first.
 
+        Args:
+            registry: The registry name.
+            per_page: Page size, 1-200.
+            page: The page to start from (1 = the newest).
+            on_change: ``"reread"`` (default, bounded) or ``"raise"``, when the listing changed while it
+                was read (see :mod:`docr_async.pagination`).
+
         Raises:
-            ValidationError: On a bad registry name or ``per_page``.
+            ValidationError: On a bad registry name, ``per_page`` or ``on_change``.
+            ListingChangedError: While iterating, if the listing changed (see ``on_change``).
         """
         path = f"{self._prefix}/{validate_registry_name(registry)}/garbage-collections"
-        return self._list(path, "garbage_collections", GarbageCollection, per_page=per_page, page=page)
+        return self._list(
+            path,
+            "garbage_collections",
+            GarbageCollection,
+            per_page=per_page,
+            page=page,
+            identity=_gc_uuid,
+            on_change=on_change,
+        )
 
     async def cancel(self, uuid: str, *, registry: str) -> GarbageCollection:
         """Cancel an active garbage collection (it moves to ``cancelling``, then ``cancelled``).

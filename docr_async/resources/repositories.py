@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import TYPE_CHECKING
 
 from .._constants import DEFAULT_PER_PAGE
@@ -10,14 +11,22 @@ from ..names import encode_repository, resolve_repository, validate_registry_nam
 from ._base import Resource
 
 if TYPE_CHECKING:
-    from ..pagination import AsyncPager
+    from ..pagination import AsyncPager, OnChange
 
 __all__ = ["LegacyRepositories", "Repositories"]
 
 
+_name = operator.attrgetter("name")
+
+
 class _RepositoryListing(Resource):
     def list(
-        self, registry: str, *, per_page: int = DEFAULT_PER_PAGE, page_token: str | None = None
+        self,
+        registry: str,
+        *,
+        per_page: int = DEFAULT_PER_PAGE,
+        page_token: str | None = None,
+        on_change: OnChange = "reread",
     ) -> AsyncPager[RepositoryV2]:
         """List the repositories of a registry (V2 listing, cursor-paginated).
 
@@ -27,13 +36,25 @@ class _RepositoryListing(Resource):
             registry: The registry name.
             per_page: Page size, 1-200.
             page_token: Resume a listing from a saved :attr:`Page.next_page_token`.
+            on_change: ``"reread"`` (default, bounded) or ``"raise"``, when the listing changed while it
+                was read (see :mod:`docr_async.pagination`).
+                A cursor listing checks ``total``, duplicates and (read from its start) the item
+                count; what a cursor shift it cannot see means is in ``docr_async.pagination``.
 
         Raises:
-            ValidationError: On a bad registry name or ``per_page`` (before any request).
+            ValidationError: On a bad registry name, ``per_page`` or ``on_change`` (before any request).
+            ListingChangedError: While iterating, if the listing changed (see ``on_change``).
         """
         path = f"{self._prefix}/{validate_registry_name(registry)}/repositoriesV2"
         return self._list(
-            path, "repositories", RepositoryV2, per_page=per_page, page_token=page_token, token_based=True
+            path,
+            "repositories",
+            RepositoryV2,
+            per_page=per_page,
+            page_token=page_token,
+            token_based=True,
+            identity=_name,
+            on_change=on_change,
         )
 
 
@@ -59,12 +80,35 @@ class LegacyRepositories(_RepositoryListing):
     """Repositories in the deprecated single-registry API: ``client.legacy.repositories``."""
 
     def list_v1(
-        self, registry: str, *, per_page: int = DEFAULT_PER_PAGE, page: int = 1
+        self,
+        registry: str,
+        *,
+        per_page: int = DEFAULT_PER_PAGE,
+        page: int = 1,
+        on_change: OnChange = "reread",
     ) -> AsyncPager[Repository]:
         """List repositories with the superseded V1 listing (``latest_tag`` instead of ``latest_manifest``).
 
+        Args:
+            registry: The registry name.
+            per_page: Page size, 1-200.
+            page: The page to start from.
+            on_change: ``"reread"`` (default, bounded) or ``"raise"``, when the listing changed while it
+                was read (see :mod:`docr_async.pagination`).
+                Name-ordered by page number: an add after the read position together with a delete
+                before it can go unseen (see ``docr_async.pagination``).
+
         Raises:
-            ValidationError: On a bad registry name or ``per_page``.
+            ValidationError: On a bad registry name, ``per_page`` or ``on_change``.
+            ListingChangedError: While iterating, if the listing changed (see ``on_change``).
         """
         path = f"{self._prefix}/{validate_registry_name(registry)}/repositories"
-        return self._list(path, "repositories", Repository, per_page=per_page, page=page)
+        return self._list(
+            path,
+            "repositories",
+            Repository,
+            per_page=per_page,
+            page=page,
+            identity=_name,
+            on_change=on_change,
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import TYPE_CHECKING
 
 from .._constants import DEFAULT_PER_PAGE
@@ -10,16 +11,25 @@ from ..names import encode_repository, resolve_repository, validate_tag
 from ._base import Resource
 
 if TYPE_CHECKING:
-    from ..pagination import AsyncPager
+    from ..pagination import AsyncPager, OnChange
 
 __all__ = ["Tags"]
+
+
+_tag_key = operator.attrgetter("tag")
 
 
 class Tags(Resource):
     """Tags of a repository: ``client.tags`` (and ``client.legacy.tags``)."""
 
     def list(
-        self, repository: str, *, registry: str | None = None, per_page: int = DEFAULT_PER_PAGE, page: int = 1
+        self,
+        repository: str,
+        *,
+        registry: str | None = None,
+        per_page: int = DEFAULT_PER_PAGE,
+        page: int = 1,
+        on_change: OnChange = "reread",
     ) -> AsyncPager[Tag]:
         """List a repository's tags, newest first.
 
@@ -30,13 +40,18 @@ class Tags(Resource):
             registry: The registry name (optional when ``repository`` is a full reference).
             per_page: Page size, 1-200.
             page: The page to start from (1 = the newest).
+            on_change: ``"reread"`` (default, bounded) or ``"raise"``, when the listing changed while it
+                was read (see :mod:`docr_async.pagination`).
 
         Raises:
-            ValidationError: On bad names or ``per_page`` (before any request).
+            ValidationError: On bad names, ``per_page`` or ``on_change`` (before any request).
+            ListingChangedError: While iterating, if the listing changed (see ``on_change``).
         """
         registry, repository = resolve_repository(repository, registry)
         path = f"{self._prefix}/{registry}/repositories/{encode_repository(repository)}/tags"
-        return self._list(path, "tags", Tag, per_page=per_page, page=page)
+        return self._list(
+            path, "tags", Tag, per_page=per_page, page=page, identity=_tag_key, on_change=on_change
+        )
 
     async def delete(self, tag: str, *, repository: str, registry: str | None = None) -> None:
         """Delete one tag. Its manifest stays (untagged) until deleted or garbage-collected.
