@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
-from ..exceptions import NotFoundError, PaginationError
+from ..exceptions import ListingChangedError, NotFoundError
 from ..models import Manifest, Tag
 from .plan import CleanupPlan, Deletion, DeletionKind
 from .report import ItemStatus
@@ -141,28 +141,26 @@ class RepositoryView:
             self.tags.pop(tag, None)
 
 
-async def _strict(
-    make: Callable[[], AsyncPager[T]], key: Callable[[T], str], what: str
-) -> tuple[list[T], int]:
-    """Every item of a listing, read again (up to MAX_REREADS times) if it changed while read.
+async def _strict(make: Callable[[], AsyncPager[T]], what: str) -> tuple[list[T], int]:
+    """Every item of a fresh strict listing (``on_change="raise"``), read again from its first page
+    (up to MAX_REREADS times) when it changed while it was read. Nothing is ever de-duplicated.
 
-    A listing changed while read when an item appears twice, or the reported total differs from
-    one page to another or from the number of items read. Nothing is ever de-duplicated.
+    Returns the items and the number of pages read.
     """
     pages = 0
+    last: ListingChangedError | None = None
     for _ in range(MAX_REREADS):
         items: list[T] = []
-        totals: list[int | None] = []
-        async with aclosing(make().pages()) as stream:
-            async for page in stream:
-                pages += 1
-                items.extend(page.items)
-                totals.append(page.total)
-        keys = [key(item) for item in items]
-        reported = {t for t in totals if t is not None}
-        if len(set(keys)) == len(keys) and (not reported or reported == {len(items)}):
-            return items, pages
-    raise PaginationError(f"{what} changed while it was read, {MAX_REREADS} times in a row; not trusting it")
+        try:
+            async with aclosing(make().pages()) as stream:
+                async for page in stream:
+                    pages += 1
+                    items.extend(page.items)
+        except ListingChangedError as exc:
+            last = exc
+            continue
+        return items, pages
+    raise ListingChangedError(f"{what} changed while it was read, {MAX_REREADS} times in a row: {last}")
 
 
 def not_found(exc: NotFoundError, message: str) -> NotFoundError:
@@ -198,13 +196,12 @@ async def read_repository(
 
     Raises:
         NotFoundError: If the repository does not exist.
-        PaginationError: If a listing kept changing while it was read.
+        ListingChangedError: If a listing kept changing while it was read.
         DOCRError: If a listing fails.
     """
     view = RepositoryView(listed_at=now)
     tags, pages = await _strict(
-        lambda: client.tags.list(repository, registry=registry, per_page=200),
-        lambda t: t.tag,
+        lambda: client.tags.list(repository, registry=registry, on_change="raise"),
         f"the tag listing of {repository}",
     )
     view.pages += pages
@@ -213,8 +210,7 @@ async def read_repository(
         view.digest_tags[tag.manifest_digest].add(tag.tag)
     if manifests:
         found, pages = await _strict(
-            lambda: client.manifests.list(repository, registry=registry, per_page=200),
-            lambda m: m.digest,
+            lambda: client.manifests.list(repository, registry=registry, on_change="raise"),
             f"the manifest listing of {repository}",
         )
         view.pages += pages

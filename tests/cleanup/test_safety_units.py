@@ -4,66 +4,79 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
-from docr_async import PaginationError
+from docr_async import ListingChangedError
 from docr_async.cleanup._groups import collapse
 from docr_async.cleanup.files import write_private
 from docr_async.cleanup.report import percentile
-from docr_async.cleanup.verify import MAX_REREADS, _strict
+from docr_async.cleanup.verify import MAX_REREADS, _strict, read_repository
 from docr_async.pagination import Page
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator
+    from collections.abc import AsyncGenerator, Callable
     from pathlib import Path
+
+    from docr_async.pagination import AsyncPager
 
 
 class Listing:
-    """A stand-in pager whose successive reads return the given page sequences."""
+    """A stand-in strict pager: the first ``changes`` reads raise ListingChangedError after one page."""
 
-    def __init__(self, reads: list[list[Page[str]]]) -> None:
-        self.reads = reads
+    def __init__(self, items: tuple[str, ...], changes: int) -> None:
+        self.items = items
+        self.changes = changes
         self.count = 0
 
     def __call__(self) -> Listing:
         return self
 
     async def pages(self) -> AsyncGenerator[Page[str]]:
-        read = self.reads[min(self.count, len(self.reads) - 1)]
         self.count += 1
-        for page in read:
-            yield page
+        yield Page(items=self.items[:2], total=len(self.items))
+        if self.count <= self.changes:
+            raise ListingChangedError("total went 3 → 4 between page 1 and page 2")
+        yield Page(items=self.items[2:], total=len(self.items))
 
 
-def page(items: tuple[str, ...], total: int | None) -> Page[str]:
-    return Page(items=items, total=total)
-
-
-async def test_a_listing_read_twice_the_same_item_is_read_again_never_deduplicated() -> None:
-    shifted = [page(("a", "b"), 3), page(("b", "c"), 3)]  # a deletion elsewhere shifted page 2
-    clean = [page(("a", "b"), 3), page(("c",), 3)]
-    listing = Listing([shifted, clean])
-    items, pages = await _strict(listing, str, "tags")  # type: ignore[arg-type]
-    assert items == ["a", "b", "c"]
-    assert listing.count == 2
-    assert pages == 4
-
-
-async def test_a_total_that_moves_while_reading_means_read_again() -> None:
-    grew = [page(("a", "b"), 3), page(("c", "d"), 4)]
-    listing = Listing([grew, [page(("a", "b", "c", "d"), 4)]])
-    items, _ = await _strict(listing, str, "tags")  # type: ignore[arg-type]
-    assert items == ["a", "b", "c", "d"]
-    assert listing.count == 2
+async def test_a_listing_that_changed_while_read_is_read_again_from_scratch() -> None:
+    listing = Listing(("a", "b", "c"), changes=2)
+    pager = cast("Callable[[], AsyncPager[str]]", listing)
+    items, pages = await _strict(pager, "tags")
+    assert items == ["a", "b", "c"]  # only the clean read's items: nothing kept from changed reads
+    assert listing.count == 3
+    assert pages == 4  # 1 + 1 pages of the changed reads, 2 of the clean one
 
 
 async def test_a_listing_that_never_settles_is_not_trusted() -> None:
-    listing = Listing([[page(("a", "b"), 5)]])  # total says 5, two items came
-    with pytest.raises(PaginationError, match="changed while it was read"):
-        await _strict(listing, str, "the tag listing of web")  # type: ignore[arg-type]
+    listing = Listing(("a", "b", "c"), changes=MAX_REREADS)
+    with pytest.raises(ListingChangedError, match="the tag listing of web changed while it was read"):
+        await _strict(cast("Callable[[], AsyncPager[str]]", listing), "the tag listing of web")
     assert listing.count == MAX_REREADS
+
+
+async def test_verification_listings_are_strict() -> None:
+    """read_repository asks for on_change="raise": a de-duplicated re-read never approves a delete."""
+    calls: list[dict[str, Any]] = []
+
+    class Pager:
+        async def pages(self) -> AsyncGenerator[Page[Any]]:
+            yield Page(items=(), total=0)
+
+    class Resource:
+        def list(self, repository: str, **kwargs: Any) -> Pager:
+            calls.append(kwargs)
+            return Pager()
+
+    class Client:
+        tags = Resource()
+        manifests = Resource()
+
+    view = await read_repository(Client(), "example", "web", manifests=True, now=0.0)  # type: ignore[arg-type]
+    assert view.pages == 2
+    assert [c["on_change"] for c in calls] == ["raise", "raise"]
 
 
 def test_one_error_of_a_group_is_raised_as_itself_several_together() -> None:
