@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import signal
 import stat
-import subprocess
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from docr_async.cli import ExitCode
 
-from .conftest import DOCR, REGISTRY, Fake, Result, base_env, read_until
+from .conftest import REGISTRY, Fake, Result, signal_after
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -24,29 +23,6 @@ if TYPE_CHECKING:
 @pytest.fixture(autouse=True)
 def _fresh_state(fake: Fake) -> None:
     fake.reset()
-
-
-def signal_after(fake: Fake, argv: list[str], marker: bytes, signum: int) -> tuple[int, bytes, bytes]:
-    """Run ``docr`` as a real subprocess, send ``signum`` once ``marker`` is on its stderr.
-
-    Returns the exit code, stdout, and all of stderr. Signals reach it as they would from CI.
-    """
-    proc = subprocess.Popen(
-        [*DOCR, *argv],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=base_env(DIGITALOCEAN_TOKEN=fake.token),
-    )
-    try:
-        early = read_until(proc, marker, 60, stream="stderr")
-        proc.send_signal(signum)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate(timeout=10)
-    return proc.returncode, out, early + err
 
 
 def deletes(fake: Fake) -> list[dict[str, Any]]:

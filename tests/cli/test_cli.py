@@ -19,7 +19,7 @@ import yaml
 
 from docr_async.cli import ExitCode
 
-from .conftest import DOCR, REGISTRY, Fake, Result, base_env, read_until
+from .conftest import REGISTRY, Fake, Result, base_env, signal_after
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -526,22 +526,8 @@ def test_ctrl_c_prints_the_partial_report_and_exits_130(fake: Fake, tmp_path: Pa
     report_path = tmp_path / "report.json"
     argv = ["--base-url", fake.url, "cleanup", REGISTRY, *POLICY, "--apply", "-c", "1"]
     argv += ["--report", str(report_path), "-o", "json"]
-    proc = subprocess.Popen(
-        [*DOCR, *argv],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=base_env(DIGITALOCEAN_TOKEN=fake.token),
-    )
-    try:
-        early = read_until(proc, b"deleting:", 30, stream="stderr")
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate(timeout=10)
-    assert proc.returncode == ExitCode.INTERRUPTED, (out, early + err)
+    code, out, err = signal_after(fake, argv, b"deleting:", signal.SIGINT)
+    assert code == ExitCode.INTERRUPTED, (out, err)
     doc = json.loads(out)
     assert doc["interrupted"] is True
     counts = doc["report"]["counts"]
@@ -549,7 +535,7 @@ def test_ctrl_c_prints_the_partial_report_and_exits_130(fake: Fake, tmp_path: Pa
     assert counts["not_attempted"] > 0
     assert json.loads(report_path.read_text())["counts"] == counts
     assert b"interrupted" in err
-    assert fake.token.encode() not in out + early + err
+    assert fake.token.encode() not in out + err
 
 
 # ---- entry points -------------------------------------------------------------------------------
