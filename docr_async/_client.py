@@ -12,10 +12,13 @@ from yarl import URL
 from ._constants import DEFAULT_BASE_URL, MAX_RESPONSE_BYTES, TOKEN_ENV_VARS
 from ._converter import make_converter
 from ._core import ClientCore, Settings
+from ._default_registry import DefaultRegistry
 from ._ratelimit import RateLimiter, RateLimitInfo
 from ._retry import RetryPolicy
 from ._transport import RequestStats, Timeout, Transport
 from .exceptions import ConfigurationError
+from .handles import RegistryHandle
+from .models import Registry
 from .pagination import DEFAULT_MAX_PAGES, DEFAULT_PREFETCH
 from .resources import GarbageCollections, Legacy, Manifests, Registries, Repositories, Tags
 
@@ -89,6 +92,9 @@ class DOCRClient:
 
     Args:
         token: API token; defaults to ``$DIGITALOCEAN_TOKEN``, then ``$DIGITALOCEAN_ACCESS_TOKEN``.
+        registry: The registry of calls that name none; defaults to ``$DIGITALOCEAN_REGISTRY``, then
+            to the account's only registry, discovered once (``RegistryDiscoveryError`` at the first
+            such call when the account has several or none).
         base_url: API root (``https://api.digitalocean.com``). Plain ``http://`` is refused unless
             the host is loopback or ``allow_insecure_http`` is set.
         session: An :class:`aiohttp.ClientSession` to use; the client never closes it.
@@ -107,13 +113,15 @@ class DOCRClient:
         max_response_bytes: A larger response body raises :class:`InvalidResponseError` unread.
 
     Raises:
-        ConfigurationError: If there is no token or the base URL is unsafe or invalid.
+        ConfigurationError: If there is no token, the base URL is unsafe or invalid, or the
+            registry (argument or ``$DIGITALOCEAN_REGISTRY``) is not a registry name.
     """
 
     def __init__(
         self,
         token: str | None = None,
         *,
+        registry: str | None = None,
         base_url: str = DEFAULT_BASE_URL,
         session: aiohttp.ClientSession | None = None,
         timeout: Timeout | float = Timeout(),  # noqa: B008 -- immutable
@@ -146,7 +154,12 @@ class DOCRClient:
         )
         settings = Settings(prefetch=prefetch, max_pages=max_pages, strict=strict)
         self._bind(
-            ClientCore(transport=transport, converter=make_converter(strict=strict), settings=settings)
+            ClientCore(
+                transport=transport,
+                converter=make_converter(strict=strict),
+                settings=settings,
+                default_registry=DefaultRegistry.from_config(registry),
+            )
         )
 
     def _bind(self, core: ClientCore) -> None:
@@ -241,6 +254,16 @@ class DOCRClient:
     def max_pages(self) -> int:
         """The runaway-pagination guard."""
         return self._core.settings.max_pages
+
+    def registry(self, name: str | Registry | None = None) -> RegistryHandle:
+        """A handle on one registry (a name or a listed :class:`Registry`); ``None``: the default.
+
+        Nothing is sent until a method of the handle is awaited (or its listing iterated).
+
+        Raises:
+            ValidationError: If the name is not a registry name.
+        """
+        return RegistryHandle(self, name.name if isinstance(name, Registry) else name)
 
     @cached_property
     def registries(self) -> Registries:

@@ -7,6 +7,8 @@ DEFAULT_BASE_URL = "https://api.digitalocean.com"
 
 TOKEN_ENV_VARS = ("DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN")
 """Environment variables read for the API token, in order."""
+REGISTRY_ENV_VAR = "DIGITALOCEAN_REGISTRY"
+"""Environment variable naming the default registry (after ``DOCRClient(registry=...)``)."""
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_TOTAL_TIMEOUT = 60.0

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 import cattrs
 
+from ._default_registry import DefaultRegistry
 from ._transport import Transport
 
 if TYPE_CHECKING:
@@ -48,6 +49,8 @@ class ClientCore:
     transport: Transport
     converter: cattrs.Converter
     settings: Settings
+    default_registry: DefaultRegistry = attrs.field(factory=DefaultRegistry)
+    """The registry of calls that name none; shared (not copied) by ``with_options`` cores."""
 
     def with_options(self, *, retry: RetryPolicy, timeout: Timeout, max_wait: float | None) -> ClientCore:
         """A core whose transport has other per-call options and shares everything else."""

@@ -35,6 +35,7 @@ __all__ = [
     "PreconditionFailedError",
     "RateLimitBudgetError",
     "RateLimitError",
+    "RegistryDiscoveryError",
     "ServerError",
     "TooManyRequestsError",
     "TransportError",
@@ -50,6 +51,18 @@ class DOCRError(Exception):
 
 class ConfigurationError(DOCRError):
     """The client is configured wrongly (no token, bad base URL, bad option)."""
+
+
+class RegistryDiscoveryError(ConfigurationError):
+    """A call named no registry and the account does not have exactly one to use by default.
+
+    Attributes:
+        registries: The account's registry names (empty when it has none).
+    """
+
+    def __init__(self, message: str, *, registries: tuple[str, ...]) -> None:
+        self.registries = registries
+        super().__init__(message)
 
 
 class ClientClosedError(DOCRError, RuntimeError):

@@ -107,13 +107,17 @@ async def collect_garbage(
                 garbage_collection=active,
             )
         await gcs.wait(
-            registry, active.uuid, timeout=timeout, poll_interval=poll_interval, raise_on_failure=False
+            active.uuid,
+            registry=registry,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            raise_on_failure=False,
         )
         waited = True
     gc = await gcs.start(registry, type=type)
     after: int | None = None
     if wait:
-        gc = await gcs.wait(registry, gc.uuid, timeout=timeout, poll_interval=poll_interval)
+        gc = await gcs.wait(gc.uuid, registry=registry, timeout=timeout, poll_interval=poll_interval)
         after = (await client.registries.get(registry)).storage_usage_bytes
     return GCResult(
         garbage_collection=gc,

@@ -265,7 +265,7 @@ def cleanup_command(
                     started = state.gc_started.garbage_collection
                     out.info(f"garbage collection {started.uuid} started; waiting (up to {gc_timeout:g}s)")
                     finished = await client.garbage_collections.wait(
-                        registry, started.uuid, timeout=gc_timeout, poll_interval=gc_poll_interval
+                        started.uuid, registry=registry, timeout=gc_timeout, poll_interval=gc_poll_interval
                     )
                     after = (await client.registries.get(registry)).storage_usage_bytes
                     state.gc = attrs.evolve(

@@ -77,7 +77,11 @@ def gc_start(
         c.out.info(f"garbage collection {gc.uuid} started; waiting (up to {timeout:g}s)")
         try:
             return await client.garbage_collections.wait(
-                registry, gc.uuid, timeout=timeout, poll_interval=poll_interval, raise_on_failure=False
+                gc.uuid,
+                registry=registry,
+                timeout=timeout,
+                poll_interval=poll_interval,
+                raise_on_failure=False,
             )
         except asyncio.CancelledError:  # Ctrl-C: it keeps running on DigitalOcean's side
             c.out.warn(
@@ -169,7 +173,7 @@ def gc_wait(
     c = cli(ctx, output)
     gc = c.run(
         lambda client: client.garbage_collections.wait(
-            registry, uuid, timeout=timeout, poll_interval=poll_interval, raise_on_failure=False
+            uuid, registry=registry, timeout=timeout, poll_interval=poll_interval, raise_on_failure=False
         )
     )
     _show_gc(c, gc, require_success=True)

@@ -11,7 +11,7 @@ from ..exceptions import InvalidResponseError, ValidationError
 from ..pagination import AsyncPager, OnChange, Page, Query, validate_on_change, validate_per_page
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Hashable, Mapping
+    from collections.abc import Awaitable, Callable, Hashable, Mapping
 
     from .._core import ClientCore
     from .._transport import APIResponse
@@ -80,7 +80,7 @@ class Resource:
 
     def _list(
         self,
-        path: str,
+        path: str | Callable[[], Awaitable[str]],
         key: str,
         cls: type[T],
         *,
@@ -93,8 +93,10 @@ class Resource:
     ) -> AsyncPager[T]:
         """An :class:`AsyncPager` over a paged listing at ``path`` whose items are under ``key``.
 
-        ``identity`` gives an item's key (tag name, digest, uuid, name), for de-duplication and for
-        detecting a listing that changed while it was read (``on_change``).
+        ``path`` may be a coroutine function giving the path, called on every fetch (the first one
+        may discover the client's default registry). ``identity`` gives an item's key (tag name,
+        digest, uuid, name), for de-duplication and for detecting a listing that changed while it
+        was read (``on_change``).
 
         Raises:
             ValidationError: If ``per_page``, ``page`` or ``on_change`` is invalid (before any request).
@@ -111,7 +113,8 @@ class Resource:
         item_type: Any = tuple[cls, ...]  # type: ignore[valid-type]
 
         async def fetch(q: Query) -> Page[T]:
-            response = await core.request("GET", path, params=q)
+            # A callable path resolves the client's default registry on the first fetch.
+            response = await core.request("GET", path if isinstance(path, str) else await path(), params=q)
             data = response.data
             if not isinstance(data, dict):
                 raise _invalid(response, "expected a JSON object")

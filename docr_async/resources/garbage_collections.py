@@ -6,13 +6,14 @@ import logging
 import math
 import operator
 import re
-from typing import TYPE_CHECKING
+import warnings
+from typing import TYPE_CHECKING, overload
 
 from .._constants import DEFAULT_PER_PAGE, LOGGER_NAME
 from ..exceptions import GarbageCollectionError, NotFoundError, ValidationError, WaitTimeoutError
 from ..models import GarbageCollection, GCStatus, GCType
-from ..names import validate_registry_name
-from ._base import Resource, _invalid
+from ._base import _invalid
+from ._scoped import RegistryScoped, optional_registry
 
 if TYPE_CHECKING:
     from ..pagination import AsyncPager, OnChange
@@ -50,6 +51,36 @@ def _uuid(value: object) -> str:
     return value
 
 
+_GC_UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _wait_arguments(args: tuple[str, ...], uuid: str | None, registry: str | None) -> tuple[str, str | None]:
+    """``(uuid, registry or None)`` from ``wait``'s arguments, checked.
+
+    ``wait(uuid, registry=...)`` is the form (``uuid=`` may be a keyword, as in :meth:`get`). The
+    deprecated order ``wait(registry, uuid)`` (or ``wait(registry, uuid=...)``) is told apart from a
+    mistaken ``wait(uuid, registry)`` by the shape of a garbage collection uuid.
+    """
+    old = (*args, uuid) if uuid is not None else args
+    if not old:
+        return _uuid(uuid), optional_registry(registry)  # no uuid at all: a ValidationError
+    if len(old) == 1:
+        return _uuid(old[0]), optional_registry(registry)
+    if len(old) != 2 or registry is not None:
+        raise TypeError("use wait(uuid, registry=...): one garbage collection uuid, the rest keywords")
+    first, second = old
+    if _GC_UUID_RE.fullmatch(str(first)) and not _GC_UUID_RE.fullmatch(str(second)):
+        raise TypeError(
+            f"wait({first!r}, {second!r}): the registry is keyword-only, use wait(uuid, registry=...)"
+        )
+    warnings.warn(
+        "wait(registry, uuid) is deprecated: use wait(uuid, registry=...), like get() and cancel()",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return _uuid(second), optional_registry(first)
+
+
 def _check_seconds(name: str, value: object, *, zero_ok: bool = False) -> None:
     if (
         isinstance(value, bool)
@@ -62,14 +93,16 @@ def _check_seconds(name: str, value: object, *, zero_ok: bool = False) -> None:
         raise ValidationError(name, value, f"must be a finite number of seconds {bound}")
 
 
-class GarbageCollections(Resource):
+class GarbageCollections(RegistryScoped):
     """Garbage collections of a registry: ``client.garbage_collections`` (and the legacy twin)."""
 
-    async def start(self, registry: str, *, type: GCType | str | None = DEFAULT_GC_TYPE) -> GarbageCollection:
+    async def start(
+        self, registry: str | None = None, *, type: GCType | str | None = DEFAULT_GC_TYPE
+    ) -> GarbageCollection:
         """Start a garbage collection. The registry is read-only until it ends.
 
         Args:
-            registry: The registry.
+            registry: The registry (default: the client's default registry).
             type: What to remove (a :class:`GCType`); ``None`` sends no body and lets the API pick
                 its default (``unreferenced blobs only``, which frees nothing unless manifests were
                 deleted first).
@@ -81,8 +114,10 @@ class GarbageCollections(Resource):
             ConflictError: If one is already active.
             InvalidResponseError: If the body is empty and no collection is active either.
         """
-        path = f"{self._prefix}/{validate_registry_name(registry)}/garbage-collection"
+        given = optional_registry(registry)
         body = None if type is None else {"type": _gc_type(type)}
+        registry = await self._registry(given)
+        path = f"{self._prefix}/{registry}/garbage-collection"
         response = await self._call("POST", path, body=body)
         if response.data is not None:
             return self._structure(response, GarbageCollection, "garbage_collection")
@@ -95,12 +130,13 @@ class GarbageCollections(Resource):
             raise _invalid(response, message)
         return active
 
-    async def get_active(self, registry: str) -> GarbageCollection | None:
+    async def get_active(self, registry: str | None = None) -> GarbageCollection | None:
         """Return the active garbage collection, or None when none is active.
 
         The API answers 404 both for "no active GC" and for an unknown registry; both give None.
+        ``registry`` defaults to the client's default registry.
         """
-        path = f"{self._prefix}/{validate_registry_name(registry)}/garbage-collection"
+        path = f"{self._prefix}/{await self._registry(optional_registry(registry))}/garbage-collection"
         try:
             response = await self._call("GET", path)
         except NotFoundError:
@@ -109,7 +145,7 @@ class GarbageCollections(Resource):
 
     def list(
         self,
-        registry: str,
+        registry: str | None = None,
         *,
         per_page: int = DEFAULT_PER_PAGE,
         page: int = 1,
@@ -118,7 +154,7 @@ class GarbageCollections(Resource):
         """List past and present garbage collections, newest first.
 
         Args:
-            registry: The registry name.
+            registry: The registry name (default: the client's default registry).
             per_page: Page size, 1-200.
             page: The page to start from (1 = the newest).
             on_change: ``"reread"`` (default, bounded) or ``"raise"``, when the listing changed while it
@@ -128,7 +164,10 @@ class GarbageCollections(Resource):
             ValidationError: On a bad registry name, ``per_page`` or ``on_change``.
             ListingChangedError: While iterating, if the listing changed (see ``on_change``).
         """
-        path = f"{self._prefix}/{validate_registry_name(registry)}/garbage-collections"
+        prefix = self._prefix
+        path = self._registry_path(
+            optional_registry(registry), lambda reg: f"{prefix}/{reg}/garbage-collections"
+        )
         return self._list(
             path,
             "garbage_collections",
@@ -139,23 +178,29 @@ class GarbageCollections(Resource):
             on_change=on_change,
         )
 
-    async def cancel(self, uuid: str, *, registry: str) -> GarbageCollection:
+    async def cancel(self, uuid: str, *, registry: str | None = None) -> GarbageCollection:
         """Cancel an active garbage collection (it moves to ``cancelling``, then ``cancelled``).
+
+        ``registry`` defaults to the client's default registry.
 
         Raises:
             NotFoundError: If there is no such garbage collection.
         """
-        path = f"{self._prefix}/{validate_registry_name(registry)}/garbage-collection/{_uuid(uuid)}"
+        uuid = _uuid(uuid)
+        path = f"{self._prefix}/{await self._registry(optional_registry(registry))}/garbage-collection/{uuid}"
         response = await self._call("PUT", path, body={"cancel": True})
         return self._structure(response, GarbageCollection, "garbage_collection")
 
-    async def get(self, uuid: str, *, registry: str) -> GarbageCollection:
+    async def get(self, uuid: str, *, registry: str | None = None) -> GarbageCollection:
         """Find a garbage collection by uuid: the active one, else in the history.
+
+        ``registry`` defaults to the client's default registry.
 
         Raises:
             NotFoundError: If it is neither active nor in the history.
         """
         uuid = _uuid(uuid)
+        registry = await self._registry(optional_registry(registry))
         active = await self.get_active(registry)
         if active is not None and active.uuid == uuid:
             return active
@@ -173,17 +218,46 @@ class GarbageCollections(Resource):
                 return gc
         return None
 
+    @overload
     async def wait(
         self,
-        registry: str,
         uuid: str,
         *,
+        registry: str | None = None,
+        timeout: float | None = 1800.0,  # noqa: ASYNC109 -- a polling deadline, not a cancel scope
+        poll_interval: float = 5.0,
+        max_poll_interval: float = 60.0,
+        raise_on_failure: bool = True,
+    ) -> GarbageCollection: ...
+
+    @overload
+    async def wait(  # deprecated order: wait(registry, uuid)
+        self,
+        registry_: str,
+        uuid: str,
+        /,
+        *,
+        timeout: float | None = 1800.0,  # noqa: ASYNC109
+        poll_interval: float = 5.0,
+        max_poll_interval: float = 60.0,
+        raise_on_failure: bool = True,
+    ) -> GarbageCollection: ...
+
+    async def wait(
+        self,
+        *args: str,
+        uuid: str | None = None,
+        registry: str | None = None,
         timeout: float | None = 1800.0,  # noqa: ASYNC109 -- a polling deadline, not a cancel scope
         poll_interval: float = 5.0,
         max_poll_interval: float = 60.0,
         raise_on_failure: bool = True,
     ) -> GarbageCollection:
         """Poll until the garbage collection reaches ``succeeded``, ``failed`` or ``cancelled``.
+
+        Called as ``wait(uuid, registry=...)`` (``registry`` defaults to the client's default
+        registry), like :meth:`get` and :meth:`cancel`. The old order ``wait(registry, uuid)`` still
+        works and warns (``DeprecationWarning``).
 
         Polls the active GC (one request per poll) with a backoff from ``poll_interval`` up to
         ``max_poll_interval``; once it is no longer active, reads its final state from the history.
@@ -194,17 +268,18 @@ class GarbageCollections(Resource):
             The finished garbage collection (``blobs_deleted`` and ``freed_bytes`` filled in).
 
         Raises:
+            ValidationError: On bad arguments (before any request).
             WaitTimeoutError: If it is still active after ``timeout`` seconds (it keeps running).
             GarbageCollectionError: If it ended ``failed`` (and ``raise_on_failure``).
             NotFoundError: If it is neither active nor in the history for
                 :data:`HISTORY_LAG_POLLS` + 1 polls in a row.
         """
-        registry = validate_registry_name(registry)
-        uuid = _uuid(uuid)
+        uuid, given = _wait_arguments(args, uuid, registry)
         _check_seconds("poll_interval", poll_interval)
         _check_seconds("max_poll_interval", max_poll_interval)
         if timeout is not None:
             _check_seconds("timeout", timeout, zero_ok=True)
+        registry = await self._registry(given)
         limiter = self._core.limiter
         deadline = None if timeout is None else limiter.clock() + timeout
         interval = poll_interval

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from .._constants import DEFAULT_PER_PAGE
 from ..models import Manifest
-from ..names import encode_repository, resolve_repository, validate_digest
-from ._base import Resource
+from ..names import encode_repository, validate_digest
+from ._scoped import RegistryScoped, split_repository
 
 if TYPE_CHECKING:
     from ..pagination import AsyncPager, OnChange
@@ -19,7 +19,7 @@ __all__ = ["Manifests"]
 _digest = operator.attrgetter("digest")
 
 
-class Manifests(Resource):
+class Manifests(RegistryScoped):
     """Manifests of a repository: ``client.manifests`` (and ``client.legacy.manifests``)."""
 
     def list(
@@ -39,8 +39,10 @@ class Manifests(Resource):
             ValidationError: On bad names, ``per_page`` or ``on_change`` (before any request).
             ListingChangedError: While iterating, if the listing changed (see ``on_change``).
         """
-        registry, repository = resolve_repository(repository, registry)
-        path = f"{self._prefix}/{registry}/repositories/{encode_repository(repository)}/digests"
+        given, repository = split_repository(repository, registry)
+        tail = f"repositories/{encode_repository(repository)}/digests"
+        prefix = self._prefix
+        path = self._registry_path(given, lambda reg: f"{prefix}/{reg}/{tail}")
         return self._list(
             path, "manifests", Manifest, per_page=per_page, page=page, identity=_digest, on_change=on_change
         )
@@ -54,6 +56,7 @@ class Manifests(Resource):
             ConflictError: If garbage collection holds the registry read-only.
         """
         digest = validate_digest(digest)
-        registry, repository = resolve_repository(repository, registry)
+        given, repository = split_repository(repository, registry)
+        registry = await self._registry(given)
         path = f"{self._prefix}/{registry}/repositories/{encode_repository(repository)}/digests/{digest}"
         await self._call("DELETE", path)

@@ -8,6 +8,7 @@ from ..exceptions import ConflictError, ValidationError
 from ..models import DockerCredentials, Registry, RegistryList, RegistryOptions, Subscription, TierSlug
 from ..names import validate_new_registry_name, validate_registry_name
 from ._base import Resource
+from ._scoped import RegistryScoped, optional_registry
 
 __all__ = ["AccountCalls", "Registries", "validate_credentials_query"]
 
@@ -95,20 +96,21 @@ class AccountCalls(Resource):
         return True
 
 
-class Registries(AccountCalls):
+class Registries(AccountCalls, RegistryScoped):
     """The multi-registry API (``/v2/registries``): ``client.registries``."""
 
     async def list(self) -> RegistryList:
         """List every registry of the account (not paginated by the API)."""
         return self._structure(await self._call("GET", self._prefix), RegistryList)
 
-    async def get(self, name: str) -> Registry:
-        """Get a registry by name.
+    async def get(self, name: str | None = None) -> Registry:
+        """Get a registry by name (default: the client's default registry).
 
         Raises:
             NotFoundError: If it does not exist.
+            RegistryDiscoveryError: If no name is given and there is no single default.
         """
-        path = f"{self._prefix}/{validate_registry_name(name)}"
+        path = f"{self._prefix}/{await self._registry(optional_registry(name))}"
         return self._structure(await self._call("GET", path), Registry, "registry")
 
     async def create(
@@ -127,24 +129,26 @@ class Registries(AccountCalls):
     async def delete(self, name: str) -> None:
         """Delete a registry and everything in it.
 
+        The name is required (never the default registry): deleting a registry must name it.
+
         Raises:
             NotFoundError: If it does not exist.
         """
         await self._call("DELETE", f"{self._prefix}/{validate_registry_name(name)}")
 
     async def docker_credentials(
-        self, name: str, *, expiry_seconds: int | None = None, read_write: bool = False
+        self, name: str | None = None, *, expiry_seconds: int | None = None, read_write: bool = False
     ) -> DockerCredentials:
         """Get docker credentials for one registry.
 
         Args:
-            name: The registry.
+            name: The registry (default: the client's default registry).
             expiry_seconds: Lifetime of the credentials; ``None`` or ``0`` means they never expire
                 (DigitalOcean's default). Prefer a short expiry: each call mints an API token.
             read_write: Push-capable credentials instead of read-only ones.
         """
-        path = f"{self._prefix}/{validate_registry_name(name)}/docker-credentials"
-        response = await self._call(
-            "GET", path, params=validate_credentials_query(expiry_seconds, read_write)
-        )
+        given = optional_registry(name)
+        params = validate_credentials_query(expiry_seconds, read_write)
+        path = f"{self._prefix}/{await self._registry(given)}/docker-credentials"
+        response = await self._call("GET", path, params=params)
         return self._structure(response, DockerCredentials)

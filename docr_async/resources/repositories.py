@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from .._constants import DEFAULT_PER_PAGE
 from ..models import Repository, RepositoryV2
-from ..names import encode_repository, resolve_repository, validate_registry_name
-from ._base import Resource
+from ..names import encode_repository
+from ._scoped import RegistryScoped, optional_registry, split_repository
 
 if TYPE_CHECKING:
     from ..pagination import AsyncPager, OnChange
@@ -19,10 +19,10 @@ __all__ = ["LegacyRepositories", "Repositories"]
 _name = operator.attrgetter("name")
 
 
-class _RepositoryListing(Resource):
+class _RepositoryListing(RegistryScoped):
     def list(
         self,
-        registry: str,
+        registry: str | None = None,
         *,
         per_page: int = DEFAULT_PER_PAGE,
         page_token: str | None = None,
@@ -33,7 +33,7 @@ class _RepositoryListing(Resource):
         Await the result for the first page, or ``async for`` it for every repository.
 
         Args:
-            registry: The registry name.
+            registry: The registry name (default: the client's default registry).
             per_page: Page size, 1-200.
             page_token: Resume a listing from a saved :attr:`Page.next_page_token`.
             on_change: ``"reread"`` (default, bounded) or ``"raise"``, when the listing changed while it
@@ -45,7 +45,8 @@ class _RepositoryListing(Resource):
             ValidationError: On a bad registry name, ``per_page`` or ``on_change`` (before any request).
             ListingChangedError: While iterating, if the listing changed (see ``on_change``).
         """
-        path = f"{self._prefix}/{validate_registry_name(registry)}/repositoriesV2"
+        prefix = self._prefix
+        path = self._registry_path(optional_registry(registry), lambda reg: f"{prefix}/{reg}/repositoriesV2")
         return self._list(
             path,
             "repositories",
@@ -66,13 +67,14 @@ class Repositories(_RepositoryListing):
 
         Args:
             repository: The repository (``my/app``), or a pasted ``registry.digitalocean.com/<reg>/<repo>``.
-            registry: The registry name (optional when ``repository`` is a full reference).
+            registry: The registry name (default: the reference's, else the client's default registry).
 
         Raises:
             NotFoundError: If it does not exist.
             ConflictError: If garbage collection holds the registry read-only.
         """
-        registry, repository = resolve_repository(repository, registry)
+        given, repository = split_repository(repository, registry)
+        registry = await self._registry(given)
         await self._call("DELETE", f"{self._prefix}/{registry}/repositories/{encode_repository(repository)}")
 
 
@@ -81,7 +83,7 @@ class LegacyRepositories(_RepositoryListing):
 
     def list_v1(
         self,
-        registry: str,
+        registry: str | None = None,
         *,
         per_page: int = DEFAULT_PER_PAGE,
         page: int = 1,
@@ -90,7 +92,7 @@ class LegacyRepositories(_RepositoryListing):
         """List repositories with the superseded V1 listing (``latest_tag`` instead of ``latest_manifest``).
 
         Args:
-            registry: The registry name.
+            registry: The registry name (default: the client's default registry).
             per_page: Page size, 1-200.
             page: The page to start from.
             on_change: ``"reread"`` (default, bounded) or ``"raise"``, when the listing changed while it
@@ -102,7 +104,8 @@ class LegacyRepositories(_RepositoryListing):
             ValidationError: On a bad registry name, ``per_page`` or ``on_change``.
             ListingChangedError: While iterating, if the listing changed (see ``on_change``).
         """
-        path = f"{self._prefix}/{validate_registry_name(registry)}/repositories"
+        prefix = self._prefix
+        path = self._registry_path(optional_registry(registry), lambda reg: f"{prefix}/{reg}/repositories")
         return self._list(
             path,
             "repositories",

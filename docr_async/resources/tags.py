@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from .._constants import DEFAULT_PER_PAGE
 from ..models import Tag
-from ..names import encode_repository, resolve_repository, validate_tag
-from ._base import Resource
+from ..names import encode_repository, validate_tag
+from ._scoped import RegistryScoped, split_repository
 
 if TYPE_CHECKING:
     from ..pagination import AsyncPager, OnChange
@@ -19,7 +19,7 @@ __all__ = ["Tags"]
 _tag_key = operator.attrgetter("tag")
 
 
-class Tags(Resource):
+class Tags(RegistryScoped):
     """Tags of a repository: ``client.tags`` (and ``client.legacy.tags``)."""
 
     def list(
@@ -37,7 +37,7 @@ class Tags(Resource):
 
         Args:
             repository: The repository (``my/app``), or a pasted ``registry.digitalocean.com/<reg>/<repo>``.
-            registry: The registry name (optional when ``repository`` is a full reference).
+            registry: The registry name (default: the reference's, else the client's default registry).
             per_page: Page size, 1-200.
             page: The page to start from (1 = the newest).
             on_change: ``"reread"`` (default, bounded) or ``"raise"``, when the listing changed while it
@@ -47,8 +47,10 @@ class Tags(Resource):
             ValidationError: On bad names, ``per_page`` or ``on_change`` (before any request).
             ListingChangedError: While iterating, if the listing changed (see ``on_change``).
         """
-        registry, repository = resolve_repository(repository, registry)
-        path = f"{self._prefix}/{registry}/repositories/{encode_repository(repository)}/tags"
+        given, repository = split_repository(repository, registry)
+        tail = f"repositories/{encode_repository(repository)}/tags"
+        prefix = self._prefix
+        path = self._registry_path(given, lambda reg: f"{prefix}/{reg}/{tail}")
         return self._list(
             path, "tags", Tag, per_page=per_page, page=page, identity=_tag_key, on_change=on_change
         )
@@ -62,7 +64,8 @@ class Tags(Resource):
             ConflictError: If garbage collection holds the registry read-only.
         """
         tag = validate_tag(tag)
-        registry, repository = resolve_repository(repository, registry)
+        given, repository = split_repository(repository, registry)
+        registry = await self._registry(given)
         await self._call(
             "DELETE", f"{self._prefix}/{registry}/repositories/{encode_repository(repository)}/tags/{tag}"
         )

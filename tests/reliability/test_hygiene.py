@@ -270,14 +270,14 @@ async def test_cancelling_a_gc_wait_leaves_nothing_behind(seed: int, what: str) 
             gcs = client.garbage_collections
             if what == "wait":
                 started = await gcs.start(REGISTRY)
-                job = gcs.wait(REGISTRY, started.uuid, poll_interval=0.005)
+                job = gcs.wait(started.uuid, registry=REGISTRY, poll_interval=0.005)
             else:
                 job = collect_garbage(client, REGISTRY, poll_interval=0.005)
             await cancel_when(asyncio.create_task(job), reached)
             assert_quiescent(client, before)
             # Cancelling the wait does not cancel the collection; a new wait sees it finish.
             [collection] = await gcs.list(REGISTRY).collect()
-            finished = await gcs.wait(REGISTRY, collection.uuid, poll_interval=0.005)
+            finished = await gcs.wait(collection.uuid, registry=REGISTRY, poll_interval=0.005)
             assert finished.status == "succeeded"
             assert_quiescent(client, before)
     record("hygiene", cancellations=1)

@@ -280,7 +280,7 @@ async def drive_every_method(client: DOCRClient, fake: FakeDOCR) -> list[object]
     gc = await c.garbage_collections.start(REGISTRY)
     out += [gc, await c.garbage_collections.get_active(REGISTRY)]
     out += [await c.garbage_collections.cancel(gc.uuid, registry=REGISTRY)]
-    out += [await c.garbage_collections.wait(REGISTRY, gc.uuid, poll_interval=0.01)]
+    out += [await c.garbage_collections.wait(gc.uuid, registry=REGISTRY, poll_interval=0.01)]
     out += [await c.garbage_collections.get(gc.uuid, registry=REGISTRY)]
     out += [await c.garbage_collections.list(REGISTRY).collect()]
     # The legacy family, on a one-registry account.
@@ -301,7 +301,7 @@ async def drive_every_method(client: DOCRClient, fake: FakeDOCR) -> list[object]
     lgc = await legacy.garbage_collections.start(REGISTRY, type=None)
     out += [lgc, await legacy.garbage_collections.get_active(REGISTRY)]
     out += [await legacy.garbage_collections.cancel(lgc.uuid, registry=REGISTRY)]
-    out += [await legacy.garbage_collections.wait(REGISTRY, lgc.uuid, poll_interval=0.01)]
+    out += [await legacy.garbage_collections.wait(lgc.uuid, registry=REGISTRY, poll_interval=0.01)]
     out += [await legacy.garbage_collections.get(lgc.uuid, registry=REGISTRY)]
     out += [await legacy.garbage_collections.list(REGISTRY).collect()]
     out += [await legacy.delete()]

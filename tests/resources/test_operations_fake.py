@@ -70,7 +70,9 @@ async def test_all_37_operations_against_the_fake_with_strict_models() -> None:
             assert all(
                 isinstance(g, GarbageCollection) for g in await legacy.garbage_collections.list(REG).collect()
             )
-            await client.garbage_collections.wait(REG, gc.uuid, poll_interval=0.01, raise_on_failure=False)
+            await client.garbage_collections.wait(
+                gc.uuid, registry=REG, poll_interval=0.01, raise_on_failure=False
+            )
 
             # --- the multi-registry family
             created = await client.registries.create(
@@ -101,7 +103,9 @@ async def test_all_37_operations_against_the_fake_with_strict_models() -> None:
             assert (await client.garbage_collections.get_active(REG)) is not None
             await client.garbage_collections.cancel(gc.uuid, registry=REG)
             assert await client.garbage_collections.list(REG).collect()
-            await client.garbage_collections.wait(REG, gc.uuid, poll_interval=0.01, raise_on_failure=False)
+            await client.garbage_collections.wait(
+                gc.uuid, registry=REG, poll_interval=0.01, raise_on_failure=False
+            )
             last_repo = (await client.repositories.list(REG)).items[-1].name
             await client.repositories.delete(last_repo, registry=REG)
             await client.registries.delete("second")

@@ -64,7 +64,9 @@ async def test_wait_tolerates_a_history_that_lags_behind_the_active_endpoint() -
     server = LaggingRegistry(running=2, listed_from=3)  # two polls find it nowhere
     limiter = RateLimiter(clock=clock.time, sleep=clock.sleep)
     async with serve(server.handle) as url, client_for(url, limiter=limiter) as client:
-        done = await client.garbage_collections.wait(REGISTRY, UUID, poll_interval=5, max_poll_interval=5)
+        done = await client.garbage_collections.wait(
+            UUID, registry=REGISTRY, poll_interval=5, max_poll_interval=5
+        )
     assert done.status == "succeeded"
     assert done.blobs_deleted == 42
     assert server.history_reads == 3
@@ -78,7 +80,9 @@ async def test_wait_gives_up_on_a_collection_that_never_shows_up() -> None:
     limiter = RateLimiter(clock=clock.time, sleep=clock.sleep)
     async with serve(server.handle) as url, client_for(url, limiter=limiter) as client:
         with pytest.raises(NotFoundError, match=f"after {HISTORY_LAG_POLLS + 1} polls"):
-            await client.garbage_collections.wait(REGISTRY, UUID, poll_interval=1, max_poll_interval=1)
+            await client.garbage_collections.wait(
+                UUID, registry=REGISTRY, poll_interval=1, max_poll_interval=1
+            )
     assert server.history_reads == HISTORY_LAG_POLLS + 1
     assert len(clock.sleeps) == HISTORY_LAG_POLLS
 

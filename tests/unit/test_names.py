@@ -370,7 +370,6 @@ def test_resolve_repository_rejects(repository: str, registry: str | None, field
 
 BAD_CALLS = [
     pytest.param(lambda c: c.tags.list("Team/api", registry="example"), "repository", id="tags.list-repo"),
-    pytest.param(lambda c: c.tags.list("team/api"), "registry", id="tags.list-no-registry"),
     pytest.param(
         lambda c: c.tags.list("team%2Fapi", registry="example"), "repository", id="tags.list-encoded"
     ),
