@@ -160,8 +160,8 @@ def run(ctx: Context) -> Section:
     section.notes = [
         "What remains: the API has no conditional delete, so a change made by someone else between an "
         "item's verifying listing and its DELETE is not seen. With the default bound that window is "
-        "at most the bound plus one DELETE's round trip: a DELETE never waits for rate-limit budget "
-        "after its verification (without a free slot at once, the item waits, then is verified "
+        "at most the bound plus 2 s plus one DELETE's round trip: a DELETE waits at most 2 s for "
+        "rate-limit budget after its verification (longer, and the item waits, then is verified "
         "again). Verifying once per repository lets the window grow with the repository and the "
         "rate limit (a minute when the burst window fills).",
     ]

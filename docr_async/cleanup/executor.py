@@ -76,6 +76,10 @@ logger = logging.getLogger(LOGGER_NAME)
 DEFAULT_REVERIFY_AFTER = 10.0
 """Seconds after which a repository's verifying listing is read again before its next DELETE."""
 
+MAX_WAIT_AFTER_CHECK = 2.0
+"""Longest wait for rate-limit budget (a slot, a short 429 pause) between an item's verification and
+its DELETE (at most ``reverify_after``); a longer one sends the item back to pacing and verification."""
+
 Progress = Callable[[ItemResult], None]
 EventHook = Callable[[str, Deletion], None]
 """Called with ``("verified", deletion)`` after an item passed verification, just before its DELETE."""
@@ -139,8 +143,8 @@ class CleanupExecutor:
         self._allow_empty = allow_empty_repositories
         self._on_event = on_event
         self._clock = client.rate_limiter.clock
-        # DELETEs never wait for budget after their verification (see _process).
-        self._now_or_never = client.with_options(max_wait=0.0)
+        # A DELETE waits little for budget after its verification (see _process).
+        self._now_or_never = client.with_options(max_wait=min(MAX_WAIT_AFTER_CHECK, reverify_after))
         self._results: list[ItemResult | None] = [None] * len(plan.deletions)
         self._in_flight: set[int] = set()
         self._stopped: str | None = None
@@ -280,8 +284,8 @@ class CleanupExecutor:
             raise failure
 
     async def _process(self, repo: _Repository, index: int, deletion: Deletion) -> ItemResult:
-        """Pace, verify, delete. A DELETE never waits for rate-limit budget after its verification:
-        when no slot is free at once, the item goes back to pacing and is verified again."""
+        """Pace, verify, delete. A DELETE waits at most MAX_WAIT_AFTER_CHECK seconds for rate-limit
+        budget after its verification: beyond that, the item goes back to pacing and is verified again."""
         while True:
             stop = await self._pace()
             if stop is not None:
@@ -296,7 +300,7 @@ class CleanupExecutor:
             result = await self._delete_one(deletion)
             self._in_flight.discard(index)
             if result is None:
-                continue  # another worker took the free slot
+                continue  # no budget soon enough: wait, then verify again
             if result.status in (ItemStatus.DELETED, ItemStatus.ALREADY_GONE):
                 view.forget(deletion)
             return attrs.evolve(result, window_seconds=max(0.0, self._clock() - view.listed_at))
@@ -355,7 +359,7 @@ class CleanupExecutor:
         return view, None
 
     async def _delete_one(self, deletion: Deletion) -> ItemResult | None:
-        """The DELETE's result; None when no rate-limit slot was free at once (nothing sent)."""
+        """The DELETE's result; None when no rate-limit budget came soon enough (nothing more sent)."""
         registry = self._plan.registry
         client = self._now_or_never
         try:
