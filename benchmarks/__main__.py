@@ -14,7 +14,17 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import deletion, imports, listing, memory, multiprocess, overhead, overhead_minimal, startup
+from . import (
+    deletion,
+    imports,
+    listing,
+    memory,
+    multiprocess,
+    overhead,
+    overhead_minimal,
+    startup,
+    verification,
+)
 from ._common import Context, Section, Stopwatch
 from ._report import render
 
@@ -22,7 +32,18 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 SCENARIOS = {
-    m.NAME: m for m in (overhead, overhead_minimal, listing, deletion, memory, imports, multiprocess, startup)
+    m.NAME: m
+    for m in (
+        overhead,
+        overhead_minimal,
+        listing,
+        deletion,
+        memory,
+        imports,
+        multiprocess,
+        startup,
+        verification,
+    )
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "RESULTS.md"
 

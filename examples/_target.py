@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     """Opens ``(client, registry)`` for a registry name or ``None`` (``open_target``, or a partial)."""
 
 __all__ = ["TOKEN_ENV_VARS", "has_token", "open_client", "open_target"]
+
+logger = logging.getLogger("examples.target")
 
 TOKEN_ENV_VARS = ("DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN")
 """Where ``DOCRClient()`` looks for the token, in order."""
@@ -50,6 +53,8 @@ async def open_client(
         if base_url is not None:
             options["base_url"] = base_url
         async with DOCRClient(token, **options) as client:
+            # Said before the first request: with a real token, this is not a demo.
+            logger.warning("using the API at %s with the token from the environment", client.base_url)
             yield client
         return
     from docr_async.testing import FakeDOCR, GCConfig, RateLimitConfig, SeedSpec
@@ -86,4 +91,5 @@ async def open_target(
             if not listing.registries:
                 raise SystemExit("this account has no container registry: create one, or pass --registry")
             registry = listing.registries[0].name
+        logger.warning("target: registry %s at %s", registry, client.base_url)
         yield client, registry

@@ -5,13 +5,15 @@ Run it (a dry run against an embedded fake registry unless ``DIGITALOCEAN_TOKEN`
     python examples/cleanup_job.py --keep-last 10 --older-than 30d
 
 It plans with a retention policy and writes the plan (``cleanup-plan.json``). Only with ``--apply``
-does it delete, then run a garbage collection and wait for it. Either way it writes a JSON report
+does it delete (each item verified just before its DELETE), then run a garbage collection and
+wait for it. With a real token it first logs the API URL and the registry. Either way it writes a JSON report
 (``cleanup-report.json``) combining the plan summary, the cleanup report and the GC result. A plan
 reviewed earlier can be applied with ``--from-plan cleanup-plan.json --apply``.
 
-Exit status: 0 when everything succeeded, 1 when an item failed, the GC failed or timed out, or an
-API call failed; 2 on bad options; 128 + N on signal N (SIGINT, SIGTERM), after writing the
-partial report.
+Plan and report files are written atomically with mode 0600. Exit status: 0 when everything
+succeeded (items skipped for safety are logged as warnings and are not a failure), 1 when an item
+failed, the GC failed or timed out, or an API call failed; 2 on bad options; 128 + N on signal N
+(SIGINT, SIGTERM), after writing the partial report.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from docr_async.cleanup import (
     RetentionPolicy,
     build_plan,
     collect_garbage,
+    write_private,
 )
 
 if TYPE_CHECKING:
@@ -176,12 +179,14 @@ class Job:
 def log_failure(result: ItemResult) -> None:
     if result.status is ItemStatus.FAILED:
         logger.warning("could not delete %s: %s", result.deletion.key, result.detail)
+    elif result.status is ItemStatus.SKIPPED:
+        logger.warning("skipped %s for safety: %s", result.deletion.key, result.detail)
 
 
 async def make_plan(client: DOCRClient, registry: str, args: argparse.Namespace) -> CleanupPlan:
     """Plan with the policy (lists everything, deletes nothing) and write the plan file."""
     plan = await build_plan(client, registry, args.policy)
-    args.plan_file.write_text(plan.to_json())
+    write_private(args.plan_file, plan.to_json())
     logger.info(
         "planned %d deletions (%d tags, %d manifests, ~%d MB after GC) in %d repositories; wrote %s",
         len(plan.deletions),
@@ -229,6 +234,8 @@ async def run_job(args: argparse.Namespace, *, connect: TargetFactory) -> int:
             report = await job.executor.run()
             outcome = "dry run (nothing deleted)" if report.dry_run else "done" if report.ok else "FAILED"
             logger.info("cleanup %s: %s", outcome, report.counts)
+            if report.skipped:  # not a failure: the registry changed, or the plan's policy forbids them
+                logger.warning("%d items skipped for safety (see the report)", len(report.skipped))
             removed = report.counts[ItemStatus.DELETED] + report.counts[ItemStatus.ALREADY_GONE]
             if args.apply and not args.no_gc:
                 if removed:  # already_gone counts: a rerun after an interrupted run still needs its GC
@@ -242,7 +249,7 @@ async def run_job(args: argparse.Namespace, *, connect: TargetFactory) -> int:
         job.interrupted = True
         raise
     finally:
-        args.report_file.write_text(json.dumps(job.report(), indent=2))
+        write_private(args.report_file, json.dumps(job.report(), indent=2))
         logger.info("wrote %s (ok=%s)", args.report_file, job.ok)
     return EXIT_OK if job.ok else EXIT_FAILED
 

@@ -8,6 +8,9 @@ Without ``--once`` it checks every ``--interval`` (default 1h) until SIGTERM or 
 compares the account's storage usage with its tier's ``included_storage_bytes``; above
 ``--threshold`` (default 80%) it logs a warning, cleans the registry with its retention policy,
 runs a garbage collection and waits for it (deleting alone frees nothing).
+
+It is a dry run unless ``--apply``: it then only logs what it would delete. With a real token it
+first logs the API URL and the registry.
 """
 
 from __future__ import annotations
@@ -59,6 +62,8 @@ class BotConfig:
     concurrency: int = 8
     gc_timeout: float = 1800.0
     gc_poll: float = 5.0
+    apply: bool = False
+    """Delete for real; otherwise the cleanup is a dry run and no GC is started."""
 
 
 @attrs.frozen(kw_only=True)
@@ -111,13 +116,16 @@ async def check_once(client: DOCRClient, config: BotConfig) -> CheckResult:
     if not plan.deletions:
         logger.warning("the retention policy deletes nothing; usage stays above the threshold")
         return attrs.evolve(result, triggered=True)
-    executor = CleanupExecutor(client, plan, concurrency=config.concurrency)
+    executor = CleanupExecutor(client, plan, concurrency=config.concurrency, dry_run=not config.apply)
     try:
         report = await executor.run()
     except asyncio.CancelledError:
         logger.warning("cleanup interrupted: %s", executor.report.counts)
         raise
     logger.info("cleanup: %s", report.counts)
+    if report.dry_run:
+        logger.warning("dry run: %d deletions planned, none made (pass --apply)", len(plan.deletions))
+        return attrs.evolve(result, triggered=True, cleanup=report)
     if not report.counts[ItemStatus.DELETED]:
         return attrs.evolve(result, triggered=True, cleanup=report)
     gc = await collect_garbage(
@@ -189,6 +197,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--interval", default="1h", help="time between checks: 30m, 1h, 1d (%(default)s)")
     parser.add_argument("--once", action="store_true", help="run a single check and exit")
+    parser.add_argument("--apply", action="store_true", help="delete and collect garbage (default: dry run)")
     parser.add_argument(
         "--keep-last", type=int, default=10, help="policy: keep the newest N tags (%(default)s)"
     )
@@ -219,7 +228,11 @@ async def main_async(argv: Sequence[str] | None = None, *, connect: TargetFactor
     try:
         async with connect(args.registry) as (client, registry):
             config = BotConfig(
-                registry=registry, policy=args.policy, threshold=args.threshold, gc_poll=args.gc_poll
+                registry=registry,
+                policy=args.policy,
+                threshold=args.threshold,
+                gc_poll=args.gc_poll,
+                apply=args.apply,
             )
             logger.info(
                 "watching %s every %gs (threshold %.0f%%)", registry, args.interval, args.threshold * 100

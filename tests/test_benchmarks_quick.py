@@ -56,6 +56,7 @@ def test_quick_benchmarks_run_and_write_a_table(tmp_path: Path) -> None:
         "Memory",
         "Import time",
         "processes",
+        "verification window",
     ):
         assert title in text
     assert "scenario failed" not in text

@@ -12,14 +12,19 @@ each tag's fate and yields the repository's plan.
 
 from .decisions import Decision, PolicyFileError, RepositoryDecisions, Verdict
 from .ecr import EcrLifecyclePolicy, EcrRule
-from .executor import CleanupExecutor, CleanupReport, ItemResult, ItemStatus, execute_plan
+from .errors import PlanRefusedError
+from .executor import DEFAULT_REVERIFY_AFTER, CleanupExecutor, execute_plan
+from .files import write_private
 from .gc import GCResult, collect_garbage
+from .named import NamedDeletions, plan_named_deletions
 from .plan import CleanupPlan, Deletion, DeletionKind, Kept, plan_repository
 from .planner import build_plan
 from .policy import Pattern, RetentionPolicy, parse_duration
+from .report import CleanupReport, ItemResult, ItemStatus
 from .rules import RetentionRules, Rule
 
 __all__ = [
+    "DEFAULT_REVERIFY_AFTER",
     "CleanupExecutor",
     "CleanupPlan",
     "CleanupReport",
@@ -32,7 +37,9 @@ __all__ = [
     "ItemResult",
     "ItemStatus",
     "Kept",
+    "NamedDeletions",
     "Pattern",
+    "PlanRefusedError",
     "PolicyFileError",
     "RepositoryDecisions",
     "RetentionPolicy",
@@ -43,5 +50,7 @@ __all__ = [
     "collect_garbage",
     "execute_plan",
     "parse_duration",
+    "plan_named_deletions",
     "plan_repository",
+    "write_private",
 ]

@@ -1,8 +1,10 @@
 """The garbage-collection workflow: start (or refuse/await an active one), wait, report storage.
 
 Deleting tags and manifests frees nothing by itself: storage drops only after a garbage
-collection removes untagged manifests and unreferenced blobs. While it runs the registry is
-read-only (pushes fail), so a job should start it once, after its deletions, and wait for it.
+collection removes the blobs no manifest references any more (by default, as doctl, it keeps
+untagged manifests: the storage of a deleted tag is freed only when its manifest is deleted too).
+While it runs the registry is read-only (pushes fail), so a job should start it once, after its
+deletions, and wait for it.
 """
 
 from __future__ import annotations
@@ -78,7 +80,9 @@ async def collect_garbage(
     Args:
         client: The client.
         registry: The registry.
-        type: What to remove; by default untagged manifests and unreferenced blobs.
+        type: What to remove; by default unreferenced blobs only (as doctl). Manifests the cleanup
+            deleted are already gone; pass ``GCType.UNTAGGED_MANIFESTS_AND_UNREFERENCED_BLOBS`` to
+            also remove every untagged manifest (images pulled by digest included).
         wait: Wait until it succeeds, fails or is cancelled.
         timeout: Longest wait, in seconds, for each collection waited for.
         poll_interval: First polling interval (it backs off from there).

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from ..names import validate_registry_name
+from ._groups import collapse
 from .plan import CleanupPlan, Deletion, Kept, expected_freed_bytes, plan_repository
 
 if TYPE_CHECKING:
@@ -47,7 +48,8 @@ async def build_plan(
 
     Raises:
         ValidationError: On a bad registry name (before any request).
-        DOCRError: If a listing fails.
+        DOCRError: If a listing fails (one failure is raised as itself).
+        ExceptionGroup: If listings of several repositories fail at once (all of them, for ``except*``).
     """
     registry = validate_registry_name(registry)
     now = now or datetime.now(UTC)
@@ -65,13 +67,15 @@ async def build_plan(
         if on_repository is not None:
             on_repository(name, len(scanned), len(names))
 
+    failure: BaseException | None = None
     try:
         async with anyio.create_task_group() as group:
             for name in names:
                 group.start_soon(scan, name)
     except BaseExceptionGroup as group_error:
-        # Surface the first real error, not a group: the others are its consequences.
-        raise group_error.exceptions[0] from None
+        failure = collapse(group_error)
+    if failure is not None:
+        raise failure
 
     deletions: list[Deletion] = []
     kept: list[Kept] = []

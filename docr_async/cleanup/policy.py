@@ -2,8 +2,11 @@
 
 A policy selects *candidate* tags per repository (include/exclude patterns, never a protected tag),
 then keeps the newest ``keep_last`` candidates and any candidate newer than ``older_than``.
-Everything a policy does not select is kept. A policy that would delete every tag of every
-repository (no ``keep_last``, no ``older_than``, no ``include_tags``) is refused.
+Everything a policy does not select is kept. A policy without any rule (no ``keep_last``, no
+``older_than``, no ``include_tags`` and no ``delete_untagged``) is refused as deleting nothing.
+A policy may select every tag of a repository (``keep_last=0`` with no protected tags, or a zero
+``older_than``); the executor then refuses the plan as a whole, naming the repositories it would
+leave without any tag, unless ``allow_empty_repositories=True`` (``--allow-empty-repositories``).
 
 Patterns are globs (``v1.*``, ``pr-*``) or regular expressions with an ``re:`` prefix
 (``re:^sha-[0-9a-f]{7}$``); a regex must match the whole tag.

@@ -1,23 +1,24 @@
 """The shared body of ``docr tags delete`` and ``docr manifests delete``: check, confirm, delete, report.
 
-The deletions run through the cleanup executor (:class:`~docr_async.cleanup.CleanupExecutor`), so
-they get its outcome mapping, its circuit breaker (repeated 401/403/409 responses stop the run) and
-its budget stop (an exhausted rate-limit budget stops the run); items not sent are reported as
-``not_attempted``.
+A mistyped registry, repository or item is never a success: the registry and the repository must
+exist (exit 4, "repository team/web not found in registry example"), and so must every item unless
+``--missing-ok`` (which never covers the registry or the repository). The deletions then run
+through the cleanup executor (:class:`~docr_async.cleanup.CleanupExecutor`): each item is verified
+just before its DELETE (a tag moved to another image, or a manifest that gained a tag, since the
+lookup is ``skipped``), a running garbage collection is refused before anything is sent (exit 5),
+repeated 401/403/409 responses trip its circuit breaker and an exhausted rate-limit budget stops the
+run; items not sent are reported as ``not_attempted``.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from ..cleanup.executor import CleanupExecutor, ItemResult, ItemStatus
-from ..cleanup.plan import CleanupPlan, Deletion, DeletionKind
-from ..cleanup.policy import RetentionPolicy
-from ..exceptions import NotFoundError
+from ..cleanup import CleanupExecutor, ItemResult, ItemStatus, plan_named_deletions
+from ..cleanup.plan import DeletionKind
 from ..names import resolve_repository, validate_digest, validate_tag
 from ._exit import ExitCode, exit_code_for_status
 
@@ -25,18 +26,33 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from .._client import DOCRClient
-    from ..cleanup.executor import CleanupReport
+    from ..cleanup import CleanupReport
     from ._common import Cli
 
-__all__ = ["ConcurrencyOpt", "RepositoryOpt", "delete_many"]
+__all__ = ["ConcurrencyOpt", "DryRunOpt", "MissingOkOpt", "RepositoryOpt", "delete_many"]
 
 ConcurrencyOpt = Annotated[
     int, typer.Option("--concurrency", "-c", min=1, help="Deletions in flight at once.")
 ]
 RepositoryOpt = Annotated[str, typer.Option("--repository", "--repo", help="Repository (my/app).")]
+MissingOkOpt = Annotated[
+    bool,
+    typer.Option(
+        "--missing-ok",
+        help="An item that does not exist is not an error (a missing registry or repository still is).",
+    ),
+]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Look everything up, delete nothing.")]
 
-_DONE = frozenset({ItemStatus.DELETED, ItemStatus.ALREADY_GONE})
-_STYLES = {"deleted": "green", "already_gone": "dim", "failed": "red", "skipped": "yellow"}
+_FINE = frozenset({ItemStatus.DELETED, ItemStatus.ALREADY_GONE, ItemStatus.SKIPPED, ItemStatus.WOULD_DELETE})
+_STYLES = {
+    "deleted": "green",
+    "already_gone": "dim",
+    "would_delete": "yellow",
+    "skipped": "yellow",
+    "failed": "red",
+    "not_attempted": "red",
+}
 
 
 def _plural(count: int, noun: str) -> str:
@@ -52,6 +68,8 @@ def delete_many(
     registry: str | None,
     force: bool,
     concurrency: int,
+    missing_ok: bool = False,
+    dry_run: bool = False,
 ) -> None:
     """Delete tags (``kind`` tag) or manifests by digest concurrently; print one result per item.
 
@@ -64,25 +82,35 @@ def delete_many(
         key, what = "tag", _plural(len(items), "tag")
     else:
         key, what = "digest", f"{_plural(len(items), 'manifest')} (and their tags)"
-    c.confirm_destructive(f"{what} from {reg}/{repo}", force)
+    if dry_run:
+        c.out.banner("DRY RUN: nothing will be deleted. Drop --dry-run to delete.")
+    else:
+        c.confirm_destructive(f"{what} from {reg}/{repo}", force)
 
-    async def work(client: DOCRClient) -> CleanupReport:
-        tags_of = await _current_tags(client, reg, repo) if kind is DeletionKind.MANIFEST else {}
-        deletions = tuple(_deletion(kind, repo, item, tags_of) for item in items)
-        plan = CleanupPlan(
+    async def work(client: DOCRClient) -> tuple[CleanupReport, tuple[str, ...]]:
+        found = await plan_named_deletions(
+            client,
+            repo,
             registry=reg,
-            created_at=datetime.now(UTC),
-            policy=_requested(deletions),
-            deletions=deletions,
-            repositories=(repo,),
+            tags=items if kind is DeletionKind.TAG else (),
+            digests=items if kind is DeletionKind.MANIFEST else (),
+            missing_ok=missing_ok,
         )
-        # No GC pre-check: during a GC the deletions fail with 409 as before (and trip the breaker).
-        return await CleanupExecutor(client, plan, concurrency=concurrency, check_gc=False).run()
+        executor = CleanupExecutor(
+            client, found.plan, concurrency=concurrency, dry_run=dry_run, allow_empty_repositories=True
+        )
+        return await executor.run(), found.missing
 
-    report = c.run(work)
-    rows = [_row(key, result, c.out.redact) for result in report.results]
+    report, missing = c.run(work)
+    by_item = {_item(r): r for r in report.results}
+    rows = [
+        _row(key, by_item[item], c.out.redact)
+        if item in by_item
+        else {key: item, "status": "already_gone", "detail": "not found (--missing-ok)"}
+        for item in items
+    ]
     if c.out.json:
-        c.out.emit_json({"registry": reg, "repository": repo, "results": rows})
+        c.out.emit_json({"registry": reg, "repository": repo, "dry_run": dry_run, "results": rows})
     else:
         table = Table(header_style="bold")
         table.add_column(key.upper())
@@ -90,45 +118,29 @@ def delete_many(
         table.add_column("DETAIL", overflow="fold")
         for row in rows:
             style = _STYLES.get(row["status"], "yellow")
-            table.add_row(row[key], f"[{style}]{row['status']}[/]", row.get("error") or "")
+            table.add_row(
+                row[key], f"[{style}]{row['status']}[/]", row.get("error") or row.get("detail") or ""
+            )
         c.out.show(table)
-    _exit_on_problems(c, report)
+    if dry_run:
+        c.out.banner("DRY RUN: nothing was deleted. Drop --dry-run to delete.")
+    if missing:
+        c.out.warn(f"not found, ignored (--missing-ok): {', '.join(missing)}")
+    if report.skipped:
+        c.out.warn(
+            f"{len(report.skipped)} skipped for safety (changed since it was looked up): "
+            "not deleted, not a failure"
+        )
+    _exit_on_problems(c, report, len(rows))
 
 
-async def _current_tags(client: DOCRClient, registry: str, repository: str) -> dict[str, tuple[str, ...]]:
-    """The tags of every manifest now: a manifest deletion removes exactly these (the executor skips
-    a manifest that gains another tag before its deletion is sent)."""
-    try:
-        return {m.digest: tuple(m.tags) async for m in client.manifests.list(repository, registry=registry)}
-    except NotFoundError:  # no such repository: every digest is already gone
-        return {}
-
-
-def _deletion(
-    kind: DeletionKind, repository: str, item: str, tags_of: dict[str, tuple[str, ...]]
-) -> Deletion:
-    if kind is DeletionKind.TAG:
-        # The digest a tag points at is not needed to delete it (and not known without a listing).
-        return Deletion(kind=kind, repository=repository, digest="", tag=item, reason="requested")
-    return Deletion(
-        kind=kind, repository=repository, digest=item, tags=tags_of.get(item, ()), reason="requested"
-    )
-
-
-def _requested(deletions: Sequence[Deletion]) -> RetentionPolicy:
-    """A policy that describes exactly these deletions (the executor runs the deletions, not this)."""
-    if all(d.kind is DeletionKind.TAG for d in deletions):
-        return RetentionPolicy(include_tags=tuple(d.tag or "" for d in deletions), protected_tags=())
-    tags = tuple(t for d in deletions for t in d.tags)
-    return RetentionPolicy(include_tags=tags, protected_tags=(), delete_untagged=True)
+def _item(result: ItemResult) -> str:
+    deletion = result.deletion
+    return deletion.tag or "" if deletion.kind is DeletionKind.TAG else deletion.digest
 
 
 def _row(key: str, result: ItemResult, redact: Callable[[str], str]) -> dict[str, Any]:
-    deletion = result.deletion
-    row: dict[str, Any] = {
-        key: deletion.tag if deletion.kind is DeletionKind.TAG else deletion.digest,
-        "status": result.status.value,
-    }
+    row: dict[str, Any] = {key: _item(result), "status": result.status.value}
     if result.status is ItemStatus.FAILED:
         row.update(
             error=redact(result.detail or ""),
@@ -136,36 +148,33 @@ def _row(key: str, result: ItemResult, redact: Callable[[str], str]) -> dict[str
             request_id=result.request_id,
             exit_code=int(exit_code_for_status(result.status_code)),
         )
-    elif result.status not in _DONE:
+    elif result.status is ItemStatus.NOT_ATTEMPTED:
         row["error"] = redact(result.detail or "")
+    elif result.detail:
+        row["detail"] = redact(result.detail)
     return row
 
 
-def _exit_on_problems(c: Cli, report: CleanupReport) -> None:
-    """Exit 0 when every item is gone; else with the one code every problem shares, else 1.
+def _exit_on_problems(c: Cli, report: CleanupReport, items: int) -> None:
+    """Exit 0 when no item failed (skips for safety included); else the one code every problem
+    shares, else 1.
 
-    A failed item's code follows its HTTP status; a skipped item's is 1. Items not attempted
-    follow from the stop that left them out: after a circuit breaker, the failures' code; when
-    nothing failed, the run was stopped by the rate-limit budget (6).
+    A failed item's code follows its HTTP status. Items not attempted follow from the stop that
+    left them out: after a circuit breaker, the failures' code; when nothing failed, the run was
+    stopped by the rate-limit budget (6).
     """
-    results = report.results
-    problems = [r for r in results if r.status not in _DONE]
+    problems = [r for r in report.results if r.status not in _FINE]
     if not problems:
         return
-    codes = {
-        exit_code_for_status(r.status_code) if r.status is ItemStatus.FAILED else ExitCode.FAILED
-        for r in problems
-        if r.status is not ItemStatus.NOT_ATTEMPTED
-    }
-    if len(problems) < len(results) or len(codes) > 1:
+    codes = {exit_code_for_status(r.status_code) for r in problems if r.status is ItemStatus.FAILED}
+    if len(problems) < items or len(codes) > 1:
         code = ExitCode.FAILED
     else:
         code = codes.pop() if codes else ExitCode.RATE_LIMITED
     counts = report.counts
-    message = f"{counts['failed']} of {len(results)} deletions failed"
-    for status in ("not_attempted", "skipped"):
-        if counts[status]:
-            message += f", {counts[status]} {status.replace('_', ' ')}"
+    message = f"{counts['failed']} of {items} deletions failed"
+    if counts["not_attempted"]:
+        message += f", {counts['not_attempted']} not attempted"
     if report.stopped_reason:
         message += f" (stopped: {report.stopped_reason})"
     c.out.error(message)

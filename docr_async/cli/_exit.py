@@ -46,6 +46,8 @@ class ExitCode(IntEnum):
     """Any other API, server or connection error."""
     INTERRUPTED = 130
     """Interrupted (Ctrl-C)."""
+    TERMINATED = 143
+    """Terminated (SIGTERM: a cancelled CI job, an evicted pod); handled like Ctrl-C."""
 
 
 def exit_code_for(exc: BaseException) -> ExitCode:

@@ -4,35 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import Counter
+import signal
 from pathlib import Path  # noqa: TC003 -- typer reads the annotations at runtime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import attrs
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from ..cleanup import (
     CleanupExecutor,
     CleanupPlan,
     CleanupReport,
-    DeletionKind,
     GCResult,
     ItemResult,
-    ItemStatus,
     RetentionPolicy,
     build_plan,
     collect_garbage,
+    write_private,
 )
 from ..exceptions import DOCRError
 from ..names import validate_registry_name
+from ._cleanup_tables import gc_summary_table, plan_summary_table, report_summary_table, show_failures
 from ._common import Cli, GCTypeChoice, OutputOpt, cli
 from ._exit import ExitCode, describe_error, exit_code_for
-from ._output import Output, human_bytes
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from .._client import DOCRClient
+    from ._output import Output
 
 __all__ = ["cleanup_command", "plan_summary_table", "report_summary_table"]
 
@@ -46,8 +46,10 @@ class _State:
 
     plan: CleanupPlan | None = None
     executor: CleanupExecutor | None = None
+    gc_started: GCResult | None = None
     gc: GCResult | None = None
     gc_error: DOCRError | None = None
+    terminated: bool = False
 
 
 def cleanup_command(
@@ -113,6 +115,13 @@ def cleanup_command(
         ),
     ] = None,
     apply: Annotated[bool, typer.Option("--apply", help="Really delete (the default is a dry run).")] = False,
+    allow_empty_repositories: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty-repositories",
+            help="Allow a plan that deletes every tag of a repository (refused by default, exit 2).",
+        ),
+    ] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Same as --apply.")] = False,
     concurrency: Annotated[
         int, typer.Option("--concurrency", "-c", min=1, help="Deletions in flight at once.")
@@ -123,7 +132,7 @@ def cleanup_command(
     ] = True,
     gc_type: Annotated[
         GCTypeChoice, typer.Option("--gc-type", help="What the garbage collection removes.")
-    ] = GCTypeChoice.UNTAGGED_MANIFESTS_AND_UNREFERENCED_BLOBS,
+    ] = GCTypeChoice.UNREFERENCED_BLOBS_ONLY,
     gc_timeout: Annotated[
         float,
         typer.Option("--gc-timeout", min=0, help="Longest wait for the garbage collection, in seconds."),
@@ -230,7 +239,16 @@ def cleanup_command(
             out.info(f"plan saved to {save_plan}")
         if not out.json:
             out.show(plan_summary_table(plan))
-        report = await _execute(client, out, state, plan, dry_run=dry_run, concurrency=concurrency)
+        report = await _execute(
+            client,
+            out,
+            state,
+            plan,
+            dry_run=dry_run,
+            concurrency=concurrency,
+            registry=registry,
+            allow_empty_repositories=allow_empty_repositories,
+        )
         if gc and dry_run:
             out.info(f"dry run: would start a garbage collection ({gc_type.api.value}) after deleting")
         elif gc and report.stopped_reason is not None:
@@ -240,29 +258,69 @@ def cleanup_command(
                 f"starting a garbage collection ({gc_type.api.value}); the registry is read-only meanwhile"
             )
             try:
-                state.gc = await collect_garbage(
-                    client,
-                    registry,
-                    type=gc_type.api,
-                    wait=gc_wait,
-                    timeout=gc_timeout,
-                    poll_interval=gc_poll_interval,
-                )
+                state.gc_started = await collect_garbage(client, registry, type=gc_type.api, wait=False)
+                state.gc = state.gc_started
+                if gc_wait:
+                    state.gc = None  # until it ends: an interruption says how to cancel it
+                    started = state.gc_started.garbage_collection
+                    out.info(f"garbage collection {started.uuid} started; waiting (up to {gc_timeout:g}s)")
+                    finished = await client.garbage_collections.wait(
+                        started.uuid, registry=registry, timeout=gc_timeout, poll_interval=gc_poll_interval
+                    )
+                    after = (await client.registries.get(registry)).storage_usage_bytes
+                    state.gc = attrs.evolve(
+                        state.gc_started, garbage_collection=finished, storage_after=after
+                    )
             except DOCRError as exc:
                 state.gc_error = exc
         return report
 
     interrupted = False
     try:
-        report = asyncio.run(c.with_client(work))
-    except KeyboardInterrupt:
+        report = asyncio.run(_until_sigterm(c, work, state))
+    except (KeyboardInterrupt, asyncio.CancelledError) as exc:
+        if isinstance(exc, asyncio.CancelledError) and not state.terminated:
+            raise
         interrupted = True
+        code = ExitCode.TERMINATED if state.terminated else ExitCode.INTERRUPTED
+        _gc_continues(c, state, registry)
         if state.executor is None:
-            c.fail("interrupted before anything was deleted", ExitCode.INTERRUPTED)
+            c.fail("interrupted before anything was deleted", code)
         report = state.executor.report
     except DOCRError as exc:
         c.fail(describe_error(exc), exit_code_for(exc))
     _finish(c, state, report, report_path=report_path, interrupted=interrupted)
+
+
+async def _until_sigterm(
+    c: Cli, work: Callable[[DOCRClient], Awaitable[CleanupReport]], state: _State
+) -> CleanupReport:
+    """Run ``work``; SIGTERM cancels it like Ctrl-C does (scheduling stops, the report is kept)."""
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    assert main is not None
+
+    def on_sigterm() -> None:
+        c.out.warn("SIGTERM received: stopping; the partial report follows")
+        state.terminated = True
+        main.cancel()
+
+    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    try:
+        return await c.with_client(work)
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
+def _gc_continues(c: Cli, state: _State, registry: str) -> None:
+    """After an interruption while waiting for a GC: it keeps running, and how to cancel it."""
+    if state.gc_started is None or state.gc is not None:
+        return
+    uuid = state.gc_started.garbage_collection.uuid
+    c.out.warn(
+        f"garbage collection {uuid} continues on DigitalOcean's side ({registry} stays read-only "
+        f"until it ends); to stop it: docr gc cancel {uuid} --registry {registry}"
+    )
 
 
 async def _scan(client: DOCRClient, out: Output, registry: str, policy: RetentionPolicy) -> CleanupPlan:
@@ -284,7 +342,15 @@ async def _scan(client: DOCRClient, out: Output, registry: str, policy: Retentio
 
 
 async def _execute(
-    client: DOCRClient, out: Output, state: _State, plan: CleanupPlan, *, dry_run: bool, concurrency: int
+    client: DOCRClient,
+    out: Output,
+    state: _State,
+    plan: CleanupPlan,
+    *,
+    dry_run: bool,
+    concurrency: int,
+    registry: str,
+    allow_empty_repositories: bool,
 ) -> CleanupReport:
     """Run the plan (or the dry run) with a progress bar; the executor is kept in ``state``."""
     if not plan.deletions:
@@ -297,11 +363,23 @@ async def _execute(
             "dry run" if dry_run else "deleting", total=len(plan.deletions), visible=bool(plan.deletions)
         )
 
-        def on_item(_: ItemResult) -> None:
+        done = 0
+
+        def on_item(result: ItemResult) -> None:
+            nonlocal done
+            done += 1
             progress.advance(task)
+            if not out.interactive and not dry_run:  # no progress bar: one audit line per item
+                out.info(f"[{done}/{len(plan.deletions)}] {result.status.value} {result.deletion.key}")
 
         state.executor = CleanupExecutor(
-            client, plan, concurrency=concurrency, dry_run=dry_run, progress=on_item
+            client,
+            plan,
+            concurrency=concurrency,
+            dry_run=dry_run,
+            progress=on_item,
+            registry=registry,
+            allow_empty_repositories=allow_empty_repositories,
         )
         return await state.executor.run()
 
@@ -328,126 +406,28 @@ def _finish(
         )
     else:
         out.show(report_summary_table(report))
-        _show_failures(out, report)
+        show_failures(out, report)
         if state.gc is not None:
-            out.show(_gc_summary_table(state.gc))
+            out.show(gc_summary_table(state.gc))
     if report.dry_run:
         out.banner("DRY RUN: nothing was deleted. Add --apply to delete.")
     if interrupted:
-        c.fail("interrupted: the report above shows what was done", ExitCode.INTERRUPTED)
+        code = ExitCode.TERMINATED if state.terminated else ExitCode.INTERRUPTED
+        c.fail("interrupted: the report above shows what was done", code)
+    if report.skipped:
+        out.warn(
+            f"{len(report.skipped)} items skipped for safety (changed since planning, or refused by "
+            "the plan's own policy): not deleted, not a failure; see the reasons above"
+        )
     if not report.ok:
         counts = report.counts
         c.fail(
-            f"{counts['failed']} failed, {counts['not_attempted']} not attempted, {counts['skipped']} skipped"
+            f"{counts['failed']} failed, {counts['not_attempted']} not attempted"
             + (f" ({report.stopped_reason})" if report.stopped_reason else ""),
             ExitCode.FAILED,
         )
     if state.gc_error is not None:
         c.fail(f"garbage collection: {describe_error(state.gc_error)}", exit_code_for(state.gc_error))
-
-
-def _show_failures(out: Output, report: CleanupReport, limit: int = 20) -> None:
-    bad = [r for r in report.results if r.status in (ItemStatus.FAILED, ItemStatus.SKIPPED)]
-    if not bad:
-        return
-    table = Table(
-        title=f"Problems ({len(bad)})", title_justify="left", caption_justify="left", header_style="bold"
-    )
-    table.add_column("ITEM", overflow="fold")
-    table.add_column("STATUS")
-    table.add_column("DETAIL", overflow="fold")
-    for result in bad[:limit]:
-        table.add_row(result.deletion.key, result.status.value, out.redact(result.detail or ""))
-    if len(bad) > limit:
-        table.caption = f"... and {len(bad) - limit} more (see --report)"
-    out.show(table)
-
-
-def plan_summary_table(plan: CleanupPlan) -> Table:
-    """Per-repository counts of what the plan deletes and keeps, with totals."""
-    tag_dels: Counter[str] = Counter()
-    manifest_dels: Counter[str] = Counter()
-    freed_tags: Counter[str] = Counter()
-    kept: Counter[str] = Counter()
-    for deletion in plan.deletions:
-        if deletion.kind is DeletionKind.TAG:
-            tag_dels[deletion.repository] += 1
-            freed_tags[deletion.repository] += 1
-        else:
-            manifest_dels[deletion.repository] += 1
-            freed_tags[deletion.repository] += len(deletion.tags)
-    for item in plan.kept:
-        kept[item.repository] += 1
-    table = Table(
-        title=f"Cleanup plan for {plan.registry}: {len(plan.repositories)} repositories, "
-        f"{plan.tags_scanned} tags and {plan.manifests_scanned} manifests scanned",
-        title_justify="left",
-        caption_justify="left",
-        header_style="bold",
-        show_footer=True,
-    )
-    table.add_column("REPOSITORY", "total")
-    table.add_column("TAG DELETES", str(sum(tag_dels.values())), justify="right")
-    table.add_column("MANIFEST DELETES", str(sum(manifest_dels.values())), justify="right")
-    table.add_column("TAGS REMOVED", str(plan.tags_removed), justify="right")
-    table.add_column("KEPT", str(sum(kept.values())), justify="right")
-    for repo in plan.repositories:
-        table.add_row(
-            repo, str(tag_dels[repo]), str(manifest_dels[repo]), str(freed_tags[repo]), str(kept[repo])
-        )
-    table.caption = (
-        f"expected to free about {human_bytes(plan.expected_freed_bytes)} after garbage collection"
-    )
-    return table
-
-
-def report_summary_table(report: CleanupReport) -> Table:
-    """Counts per outcome, tags removed, requests and duration."""
-    title = "Cleanup report (DRY RUN)" if report.dry_run else "Cleanup report"
-    table = Table(title=title, title_justify="left", caption_justify="left", header_style="bold")
-    table.add_column("OUTCOME")
-    table.add_column("COUNT", justify="right")
-    styles = {
-        "deleted": "green",
-        "already_gone": "dim",
-        "failed": "red",
-        "not_attempted": "yellow",
-        "skipped": "yellow",
-    }
-    for status, count in report.counts.items():
-        if count or (status in ("deleted", "failed") and not report.dry_run):
-            table.add_row(Text(status, style=styles.get(status, "")), str(count))
-    if report.dry_run:
-        would = sum(
-            1 if r.deletion.kind is DeletionKind.TAG else len(r.deletion.tags)
-            for r in report.results
-            if r.status is ItemStatus.WOULD_DELETE
-        )
-        table.add_row("tags that would be removed", str(would))
-    else:
-        table.add_row("tags removed", str(report.tags_removed))
-    stats = report.requests
-    table.add_row("requests (retries, 429s)", f"{stats.attempts} ({stats.retries}, {stats.rate_limited})")
-    table.add_row("duration", f"{report.duration_seconds:.1f}s")
-    if report.stopped_reason:
-        table.caption = f"stopped: {report.stopped_reason}"
-    return table
-
-
-def _gc_summary_table(result: GCResult) -> Table:
-    gc = result.garbage_collection
-    table = Table(
-        title="Garbage collection", title_justify="left", caption_justify="left", header_style="bold"
-    )
-    table.add_column("FIELD")
-    table.add_column("VALUE", justify="right")
-    table.add_row("uuid", gc.uuid)
-    table.add_row("status", gc.status)
-    table.add_row("blobs deleted", str(gc.blobs_deleted if gc.blobs_deleted is not None else "-"))
-    table.add_row("freed", human_bytes(gc.freed_bytes))
-    table.add_row("storage before", human_bytes(result.storage_before))
-    table.add_row("storage after", human_bytes(result.storage_after))
-    return table
 
 
 def _load_plan(c: Cli, path: Path) -> CleanupPlan:
@@ -460,7 +440,7 @@ def _load_plan(c: Cli, path: Path) -> CleanupPlan:
 
 def _write(c: Cli, path: Path, text: str) -> None:
     try:
-        path.write_text(text, encoding="utf-8")
+        write_private(path, text)
     except OSError as exc:
         c.fail(f"cannot write {path}: {exc.strerror or exc}", ExitCode.FAILED)
 

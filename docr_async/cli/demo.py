@@ -11,9 +11,9 @@ from rich.table import Table
 from .._client import DOCRClient
 from .._ratelimit import RateLimiter
 from ..cleanup import CleanupExecutor, ItemResult, RetentionPolicy, build_plan, collect_garbage
+from ._cleanup_tables import plan_summary_table, report_summary_table
 from ._common import OutputOpt, cli
 from ._output import human_bytes
-from .cleanup import plan_summary_table, report_summary_table
 
 if TYPE_CHECKING:
     from ..testing import FakeDOCR
@@ -126,7 +126,7 @@ async def run_demo(
                 report = await executor.run()
             if not out.json:
                 out.show(report_summary_table(report))
-                out.info("starting a garbage collection (untagged manifests and unreferenced blobs) ...")
+                out.info("starting a garbage collection (unreferenced blobs only) ...")
             gc = await collect_garbage(client, REGISTRY, poll_interval=0.05, timeout=60)
             after = await _storage(client)
     summary = {

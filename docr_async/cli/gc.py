@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..models import GCStatus
-from ._common import Cli, GCTypeChoice, NewestLimitOpt, OutputOpt, cli
+from ._common import Cli, ForceOpt, GCTypeChoice, NewestLimitOpt, OutputOpt, cli
 from ._exit import ExitCode
 from ._output import gc_table
 
@@ -33,24 +34,61 @@ def gc_start(
     *,
     registry: Annotated[str, typer.Argument(help="Registry name.")],
     gc_type: Annotated[
-        GCTypeChoice, typer.Option("--type", help="What to remove.")
-    ] = GCTypeChoice.UNTAGGED_MANIFESTS_AND_UNREFERENCED_BLOBS,
+        GCTypeChoice | None,
+        typer.Option(
+            "--type", help="What to remove (default: unreferenced blobs only, as doctl).", show_default=False
+        ),
+    ] = None,
+    include_untagged_manifests: Annotated[
+        bool,
+        typer.Option(
+            "--include-untagged-manifests",
+            help="Also delete every untagged manifest (images pulled by digest included); asks first.",
+        ),
+    ] = False,
+    force: ForceOpt = False,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until it ends.")] = False,
     timeout: TimeoutOpt = 1800.0,
     poll_interval: PollOpt = 5.0,
     output: OutputOpt = None,
 ) -> None:
-    """Start a garbage collection (the registry is read-only while it runs)."""
+    """Start a garbage collection (the registry is read-only while it runs).
+
+    By default it removes unreferenced blobs only, as doctl does: untagged manifests stay, since
+    people pull images by digest. Deleting them too asks for confirmation (or --force).
+    """
     c = cli(ctx, output)
+    if include_untagged_manifests and gc_type is not None:
+        c.fail("--include-untagged-manifests and --type cannot be combined", ExitCode.USAGE)
+    if include_untagged_manifests:
+        gc_type = GCTypeChoice.UNTAGGED_MANIFESTS_AND_UNREFERENCED_BLOBS
+    chosen = gc_type or GCTypeChoice.UNREFERENCED_BLOBS_ONLY
+    if chosen is not GCTypeChoice.UNREFERENCED_BLOBS_ONLY:
+        c.confirm_destructive(
+            f"every untagged manifest of {registry} in a garbage collection "
+            "(images pulled by digest included)",
+            force,
+        )
 
     async def work(client: DOCRClient) -> GarbageCollection:
-        gc = await client.garbage_collections.start(registry, type=gc_type.api)
+        gc = await client.garbage_collections.start(registry, type=chosen.api)
         if not wait:
             return gc
         c.out.info(f"garbage collection {gc.uuid} started; waiting (up to {timeout:g}s)")
-        return await client.garbage_collections.wait(
-            gc.uuid, registry=registry, timeout=timeout, poll_interval=poll_interval, raise_on_failure=False
-        )
+        try:
+            return await client.garbage_collections.wait(
+                gc.uuid,
+                registry=registry,
+                timeout=timeout,
+                poll_interval=poll_interval,
+                raise_on_failure=False,
+            )
+        except asyncio.CancelledError:  # Ctrl-C: it keeps running on DigitalOcean's side
+            c.out.warn(
+                f"garbage collection {gc.uuid} continues ({registry} stays read-only until it ends); "
+                f"to stop it: docr gc cancel {gc.uuid} --registry {registry}"
+            )
+            raise
 
     _show_gc(c, c.run(work), require_success=wait)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ..cleanup.plan import DeletionKind
-from ._bulk import ConcurrencyOpt, RepositoryOpt, delete_many
+from ._bulk import ConcurrencyOpt, DryRunOpt, MissingOkOpt, RepositoryOpt, delete_many
 from ._common import ForceOpt, OutputOpt, RegistryOpt, cli
 from ._output import manifests_table
 
@@ -44,9 +44,11 @@ def manifests_delete(
     registry: RegistryOpt = None,
     force: ForceOpt = False,
     concurrency: ConcurrencyOpt = 8,
+    missing_ok: MissingOkOpt = False,
+    dry_run: DryRunOpt = False,
     output: OutputOpt = None,
 ) -> None:
-    """Delete manifests (with every tag pointing at them), concurrently."""
+    """Delete manifests with every tag on them; one that gained a tag since the lookup is skipped."""
     delete_many(
         cli(ctx, output),
         DeletionKind.MANIFEST,
@@ -55,4 +57,6 @@ def manifests_delete(
         registry=registry,
         force=force,
         concurrency=concurrency,
+        missing_ok=missing_ok,
+        dry_run=dry_run,
     )

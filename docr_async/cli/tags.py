@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ..cleanup.plan import DeletionKind
-from ._bulk import ConcurrencyOpt, RepositoryOpt, delete_many
+from ._bulk import ConcurrencyOpt, DryRunOpt, MissingOkOpt, RepositoryOpt, delete_many
 from ._common import ForceOpt, NewestLimitOpt, OutputOpt, RegistryOpt, cli
 from ._output import tags_table
 
@@ -40,9 +40,11 @@ def tags_delete(
     registry: RegistryOpt = None,
     force: ForceOpt = False,
     concurrency: ConcurrencyOpt = 8,
+    missing_ok: MissingOkOpt = False,
+    dry_run: DryRunOpt = False,
     output: OutputOpt = None,
 ) -> None:
-    """Delete tags, concurrently. A tag that is already gone counts as deleted."""
+    """Delete tags, each verified just before its DELETE. A missing registry, repository or tag exits 4."""
     delete_many(
         cli(ctx, output),
         DeletionKind.TAG,
@@ -51,4 +53,6 @@ def tags_delete(
         registry=registry,
         force=force,
         concurrency=concurrency,
+        missing_ok=missing_ok,
+        dry_run=dry_run,
     )

@@ -22,8 +22,8 @@ __all__ = ["DEFAULT_GC_TYPE", "HISTORY_LAG_POLLS", "GarbageCollections"]
 
 logger = logging.getLogger(LOGGER_NAME)
 
-DEFAULT_GC_TYPE = GCType.UNTAGGED_MANIFESTS_AND_UNREFERENCED_BLOBS
-"""What DigitalOcean recommends: also remove manifests that no tag points at."""
+DEFAULT_GC_TYPE = GCType.UNREFERENCED_BLOBS_ONLY
+"""As doctl (and FakeDOCR): unreferenced blobs only; untagged manifests (pullable by digest) stay."""
 
 HISTORY_LAG_POLLS = 5
 """Polls :meth:`GarbageCollections.wait` makes while a collection is neither active nor in the

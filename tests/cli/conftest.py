@@ -187,3 +187,26 @@ def docr_many(docr: Callable[..., Result]) -> Callable[..., list[Result]]:
             return list(pool.map(lambda args: docr(*args), commands))
 
     return run_all
+
+
+def signal_after(fake: Fake, argv: list[str], marker: bytes, signum: int) -> tuple[int, bytes, bytes]:
+    """Run ``docr`` as a real subprocess, send ``signum`` once ``marker`` is on its stderr.
+
+    Returns the exit code, stdout, and all of stderr. Signals reach it as they would from CI.
+    """
+    proc = subprocess.Popen(
+        [*DOCR, *argv],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=base_env(DIGITALOCEAN_TOKEN=fake.token),
+    )
+    try:
+        early = read_until(proc, marker, 60, stream="stderr")
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    return proc.returncode, out, early + err

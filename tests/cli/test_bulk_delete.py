@@ -1,7 +1,8 @@
 """``docr tags delete`` / ``docr manifests delete`` run through the cleanup executor.
 
-They inherit its circuit breaker (repeated 401/403/409 responses stop the run) and its
-rate-limit budget stop; items left out are reported as ``not_attempted``.
+They check the registry and the repository first (a wrong token, an exhausted budget or a running
+GC exit before any DELETE), and inherit the executor's circuit breaker (repeated 401/403/409
+responses stop the run) and its rate-limit budget stop; items left out are ``not_attempted``.
 """
 
 from __future__ import annotations
@@ -43,26 +44,18 @@ def _deletes(fake: Fake) -> list[dict[str, Any]]:
     return [r for r in fake.requests() if r["method"] == "DELETE"]
 
 
-def test_circuit_breaker_stops_after_three_consecutive_401s(docr: Docr, fake: Fake) -> None:
+def test_a_wrong_token_exits_3_before_any_delete(docr: Docr, fake: Fake) -> None:
     tags = _tags(docr, 5)
-    before = fake.registry()["tags"]
     fake.control("DELETE", "/_fake/requests")
     wrong = "dop_v1_" + "cd" * 32
 
     result = _delete_one_by_one(docr, tags, token=wrong)
 
-    assert result.code == ExitCode.AUTH, "every request sent failed with 401"
-    rows = result.json()["results"]
-    assert [r["tag"] for r in rows] == tags
-    assert [r["status"] for r in rows] == ["failed"] * 3 + ["not_attempted"] * 2
-    assert {r["status_code"] for r in rows[:3]} == {401}
-    assert {r["exit_code"] for r in rows[:3]} == {int(ExitCode.AUTH)}
-    assert all("401" in r["error"] for r in rows[3:]), "the stop reason is shown"
-    assert len(_deletes(fake)) == 3, "the remaining two were never sent"
-    assert fake.registry()["tags"] == before
-    error = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(error) == 1
-    assert "3 of 5 deletions failed, 2 not attempted (stopped: 3 consecutive 401" in error[0]
+    assert result.code == ExitCode.AUTH
+    assert result.stdout == "", "nothing is reported: the registry check failed first"
+    assert _deletes(fake) == []
+    # The circuit breaker itself (401s on DELETEs after the checks passed) is tested against the
+    # executor: tests/e2e/test_cleanup_e2e.py::test_revoked_token_trips_the_circuit_breaker.
 
 
 def test_mixed_outcomes_exit_1_with_per_item_status(docr: Docr, fake: Fake) -> None:
@@ -92,7 +85,22 @@ def test_manifest_delete_removes_the_manifest_with_its_tags(docr: Docr, fake: Fa
     before = fake.registry()
     missing = "sha256:" + "0" * 64
 
-    result = docr("manifests", "delete", tagged["digest"], missing, "--repo", "api", "-r", REGISTRY, "-f")
+    typo = docr("manifests", "delete", tagged["digest"], missing, "--repo", "api", "-r", REGISTRY, "-f")
+    assert typo.code == ExitCode.NOT_FOUND, "a digest that does not exist is not a success"
+    assert fake.registry() == before, "all or nothing"
+
+    result = docr(
+        "manifests",
+        "delete",
+        tagged["digest"],
+        missing,
+        "--repo",
+        "api",
+        "-r",
+        REGISTRY,
+        "-f",
+        "--missing-ok",
+    )
 
     assert result.code == 0, str(result)
     assert "deleted" in result.stdout
@@ -104,7 +112,7 @@ def test_manifest_delete_removes_the_manifest_with_its_tags(docr: Docr, fake: Fa
     assert not {t["tag"] for t in remaining} & set(tagged["tags"])
 
 
-def test_an_exhausted_budget_stops_the_run_and_exits_6(docr: Docr, fake: Fake) -> None:
+def test_an_exhausted_budget_exits_6_before_any_delete(docr: Docr, fake: Fake) -> None:
     tags = _tags(docr, 3)
     before = fake.registry()["tags"]
     fake.control("PUT", "/_fake/rate-limits", {"hourly_limit": 1, "reset": True})
@@ -114,28 +122,40 @@ def test_an_exhausted_budget_stops_the_run_and_exits_6(docr: Docr, fake: Fake) -
     result = _delete_one_by_one(docr, tags, "--max-wait", "1")
 
     assert result.code == ExitCode.RATE_LIMITED
-    rows = result.json()["results"]
-    assert [r["status"] for r in rows] == ["failed", "not_attempted", "not_attempted"]
-    assert rows[0]["status_code"] == 429
-    assert all("max_wait" in r["error"] for r in rows[1:])
-    assert [(r["method"], r["status"]) for r in fake.requests()] == [("DELETE", 429)], (
-        "one request, not three"
+    assert [(r["method"], r["status"]) for r in fake.requests()] == [("GET", 429)], (
+        "the registry check meets the 429; no DELETE is sent"
     )
     assert fake.registry()["tags"] == before
 
 
-def test_during_a_gc_the_breaker_stops_after_three_409s(docr: Docr, fake: Fake) -> None:
+def test_an_exhausted_budget_mid_run_stops_it_and_exits_1(docr: Docr, fake: Fake) -> None:
+    tags = _tags(docr, 3)
+    before = fake.registry()["tags"]
+    # Lookups (registry, tags), the executor's checks (registry, GC, tags) and one DELETE pass;
+    # the budget is gone after that.
+    fake.control("PUT", "/_fake/rate-limits", {"hourly_limit": 6, "reset": True})
+    fake.control("DELETE", "/_fake/requests")
+
+    result = _delete_one_by_one(docr, tags, "--max-wait", "1")
+
+    assert result.code == ExitCode.FAILED, str(result)  # some done, some not: 1
+    rows = result.json()["results"]
+    assert [r["status"] for r in rows] == ["deleted", "not_attempted", "not_attempted"]
+    assert all("budget" in r["error"] for r in rows[1:])
+    assert fake.registry()["tags"] == before - 1
+
+
+def test_during_a_gc_nothing_is_sent_and_it_exits_5(docr: Docr, fake: Fake) -> None:
     tags = _tags(docr, 4)
     before = fake.registry()["tags"]
-    fake.control("PUT", "/_fake/gc", {"step_seconds": 600.0})  # still running when the deletes arrive
+    fake.control("PUT", "/_fake/gc", {"step_seconds": 3600.0})  # still running when the deletes arrive
     assert docr("gc", "start", REGISTRY).code == 0
     fake.control("DELETE", "/_fake/requests")
 
     result = _delete_one_by_one(docr, tags)
 
     assert result.code == ExitCode.CONFLICT, "the registry is read-only during GC"
-    rows = result.json()["results"]
-    assert [r["status"] for r in rows] == ["failed"] * 3 + ["not_attempted"]
-    assert {r["status_code"] for r in rows[:3]} == {409}
-    assert len(_deletes(fake)) == 3
+    uuid = fake.registry()["active_garbage_collection"]["uuid"]
+    assert uuid in result.stderr
+    assert _deletes(fake) == []
     assert fake.registry()["tags"] == before

@@ -19,7 +19,7 @@ import yaml
 
 from docr_async.cli import ExitCode
 
-from .conftest import DOCR, REGISTRY, Fake, Result, base_env, read_until
+from .conftest import REGISTRY, Fake, Result, base_env, signal_after
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -232,6 +232,7 @@ def test_tags_delete_many_concurrently(docr: Docr, fake: Fake) -> None:
             "-f",
             "-c",
             "3",
+            "--missing-ok",
             "-o",
             "json",
         )
@@ -243,8 +244,13 @@ def test_tags_delete_many_concurrently(docr: Docr, fake: Fake) -> None:
     remaining = {t["tag"] for t in ok(docr("tags", "list", "api", "-r", REGISTRY, "-o", "json"))}
     assert not remaining & set(tags)
 
-    again = ok(docr("tags", "delete", *tags, "--repository", "api", "-r", REGISTRY, "-f", "-o", "json"))
-    assert {r["status"] for r in again["results"]} == {"already_gone"}
+    again = docr("tags", "delete", *tags, "--repository", "api", "-r", REGISTRY, "-f", "-o", "json")
+    assert again.code == ExitCode.NOT_FOUND, "a tag that does not exist is not reported deleted"
+    assert again.stdout == ""
+    ignored = ok(
+        docr("tags", "delete", *tags, "--repo", "api", "-r", REGISTRY, "-f", "--missing-ok", "-o", "json")
+    )
+    assert {r["status"] for r in ignored["results"]} == {"already_gone"}
 
     sent = len(fake.requests())
     bad = docr("tags", "delete", "ok-tag", "bad tag", "--repository", "api", "-r", REGISTRY, "-f")
@@ -520,22 +526,8 @@ def test_ctrl_c_prints_the_partial_report_and_exits_130(fake: Fake, tmp_path: Pa
     report_path = tmp_path / "report.json"
     argv = ["--base-url", fake.url, "cleanup", REGISTRY, *POLICY, "--apply", "-c", "1"]
     argv += ["--report", str(report_path), "-o", "json"]
-    proc = subprocess.Popen(
-        [*DOCR, *argv],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=base_env(DIGITALOCEAN_TOKEN=fake.token),
-    )
-    try:
-        early = read_until(proc, b"deleting:", 30, stream="stderr")
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate(timeout=10)
-    assert proc.returncode == ExitCode.INTERRUPTED, (out, early + err)
+    code, out, err = signal_after(fake, argv, b"deleting:", signal.SIGINT)
+    assert code == ExitCode.INTERRUPTED, (out, err)
     doc = json.loads(out)
     assert doc["interrupted"] is True
     counts = doc["report"]["counts"]
@@ -543,7 +535,7 @@ def test_ctrl_c_prints_the_partial_report_and_exits_130(fake: Fake, tmp_path: Pa
     assert counts["not_attempted"] > 0
     assert json.loads(report_path.read_text())["counts"] == counts
     assert b"interrupted" in err
-    assert fake.token.encode() not in out + early + err
+    assert fake.token.encode() not in out + err
 
 
 # ---- entry points -------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ def test_exit_codes(error: BaseException, code: ExitCode) -> None:
 
 
 def test_exit_code_values_are_stable() -> None:
-    assert [int(c) for c in ExitCode] == [0, 1, 2, 3, 4, 5, 6, 7, 130]
+    assert [int(c) for c in ExitCode] == [0, 1, 2, 3, 4, 5, 6, 7, 130, 143]
 
 
 def test_error_line_has_status_id_message_and_request_id() -> None:

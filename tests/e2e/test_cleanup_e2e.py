@@ -201,9 +201,12 @@ async def test_revoked_token_trips_the_circuit_breaker() -> None:
         # Tag deletions only, so the first requests after the revocation are deletions.
         plan = await build_plan(client, REGISTRY, RetentionPolicy(keep_last=5, older_than="30d"))
         assert len(plan.deletions) > 10
-        fake.revoke_token(fake.token)
         deletes_before = sum(r.method == "DELETE" for r in fake.requests)
-        report = await CleanupExecutor(client, plan, concurrency=1, check_gc=False).run()
+        # Revoked after the registry check and the first verification: the DELETEs get the 401s.
+        executor = CleanupExecutor(
+            client, plan, concurrency=1, check_gc=False, on_event=lambda *_: fake.revoke_token(fake.token)
+        )
+        report = await executor.run()
         deletes = sum(r.method == "DELETE" for r in fake.requests) - deletes_before
         assert deletes == 3
         assert report.stopped_reason is not None

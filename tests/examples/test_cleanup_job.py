@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import stat
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -93,7 +94,11 @@ async def test_apply_deletes_collects_garbage_and_reports(
     fake: FakeDOCR, argv: list[str], files: dict[str, Path]
 ) -> None:
     storage_before = fake.state.registries[REGISTRY].storage_usage_bytes
-    assert await cleanup_job.main_async([*argv, "--apply"]) == 0
+    # --delete-untagged: the GC removes unreferenced blobs only, so storage drops only when the
+    # manifests of the deleted tags go too.
+    assert await cleanup_job.main_async([*argv, "--apply", "--delete-untagged"]) == 0
+    assert stat.S_IMODE(files["report"].stat().st_mode) == 0o600
+    assert stat.S_IMODE(files["plan"].stat().st_mode) == 0o600
     report = read_report(files)
     assert report["ok"] is True
     assert report["mode"] == "apply"

@@ -74,6 +74,11 @@ async def test_storage_bot_once(tmp_path: Path) -> None:
     clean(err)
     assert "stopped after 1 check(s)" in out
     assert "cleaning example" in err  # the embedded registry is above 80% of Basic's 5 GiB
+    assert "dry run:" in err  # no --apply: nothing deleted, no garbage collection
+    assert "garbage collection" not in err
+    code, out, err = await run([*command, "--apply"], tmp_path)
+    assert code == 0, err
+    clean(err)
     assert "garbage collection succeeded" in err
 
 
@@ -90,7 +95,7 @@ async def test_storage_bot_stops_on_sigterm(tmp_path: Path) -> None:
     try:
         async with asyncio.timeout(TIMEOUT):
             async for line in proc.stderr:  # wait until the first check is over
-                if b"garbage collection" in line:
+                if b"dry run:" in line:
                     break
             proc.send_signal(signal.SIGTERM)
             out, err = await proc.communicate()

@@ -34,7 +34,7 @@ async def client(fake: FakeDOCR) -> AsyncIterator[DOCRClient]:
 @pytest.fixture
 def config() -> BotConfig:
     policy = RetentionPolicy(keep_last=KEEP, delete_untagged=True)
-    return BotConfig(registry=REGISTRY, policy=policy, threshold=0.8, gc_poll=0.01)
+    return BotConfig(registry=REGISTRY, policy=policy, threshold=0.8, gc_poll=0.01, apply=True)
 
 
 def gc_statuses(fake: FakeDOCR) -> list[str]:
@@ -139,12 +139,28 @@ async def test_an_api_error_is_logged_and_the_bot_carries_on(
     assert fake.token not in caplog.text
 
 
+async def test_without_apply_it_is_a_dry_run_that_names_its_target(
+    fake: FakeDOCR, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("DIGITALOCEAN_TOKEN", fake.token)
+    before = tag_counts(fake)
+    argv = ["--once", "--base-url", fake.url, "--keep-last", "3", "--older-than", "0s", "--gc-poll", "0.01"]
+    assert await storage_bot.main_async(argv) == 0
+    assert tag_counts(fake) == before
+    assert requests_of(fake, "DELETE") == 0
+    assert requests_of(fake, "POST") == 0  # no garbage collection either
+    messages = [r.getMessage() for r in caplog.records]
+    target = next(i for i, m in enumerate(messages) if m.startswith("using the API at " + fake.url))
+    assert f"target: registry {REGISTRY} at {fake.url}" in messages[target + 1 :]
+    assert any("dry run" in m and "pass --apply" in m for m in messages)
+
+
 async def test_main_once_against_the_fake(
     fake: FakeDOCR, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("DIGITALOCEAN_TOKEN", fake.token)
     argv = ["--once", "--base-url", fake.url, "--keep-last", "3", "--older-than", "0s", "--gc-poll", "0.01"]
-    assert await storage_bot.main_async(argv) == 0
+    assert await storage_bot.main_async([*argv, "--apply"]) == 0
     assert "stopped after 1 check(s)" in capsys.readouterr().out
     assert all(n <= 3 for n in tag_counts(fake).values())
     assert gc_statuses(fake) == ["succeeded"]

@@ -29,7 +29,7 @@ import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from docr_async import DOCRClient, RateLimiter, RetryPolicy, TooManyRequestsError
+from docr_async import DOCRClient, GCType, RateLimiter, RetryPolicy, TooManyRequestsError
 from docr_async.cleanup import (
     CleanupPlan,
     DeletionKind,
@@ -229,6 +229,10 @@ def apply_in_memory(before: Snapshot, plan: CleanupPlan) -> Snapshot:
     return {n: v for n, v in after.items() if v["manifests"]}
 
 
+ALL_UNTAGGED = GCType.UNTAGGED_MANIFESTS_AND_UNREFERENCED_BLOBS
+"""Not the default (unreferenced blobs only): this test checks what removing untagged manifests leaves."""
+
+
 def collect_in_memory(state: Snapshot) -> Snapshot:
     """What a garbage collection of untagged manifests leaves."""
     after = {
@@ -255,7 +259,7 @@ async def reference_run(seed: int) -> tuple[CleanupPlan, Snapshot, Snapshot]:
         assert client.stats.retries == 0
         after = snapshot(fake)
         assert after == apply_in_memory(before, plan)
-        await collect_garbage(client, REGISTRY, poll_interval=0.5)
+        await collect_garbage(client, REGISTRY, type=ALL_UNTAGGED, poll_interval=0.5)
         return plan, after, snapshot(fake)
 
 
@@ -309,7 +313,7 @@ async def test_cleanup_under_faults_ends_in_exactly_the_planned_state(seed: int)
         # Garbage collection under faults (reads and deletes only: a POST is never retried after a
         # 5xx or a dropped connection, by design) frees exactly the untagged manifests.
         fake.set_faults(attrs.evolve(CHAOS, seed=seed, methods=("GET", "DELETE")))
-        gc_result = await collect_garbage(client, REGISTRY, poll_interval=0.5)
+        gc_result = await collect_garbage(client, REGISTRY, type=ALL_UNTAGGED, poll_interval=0.5)
         assert gc_result.garbage_collection.status == "succeeded"
         assert snapshot(fake) == collect_in_memory(after) == ref_after_gc
         fake.clear_faults()

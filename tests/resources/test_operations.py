@@ -54,7 +54,7 @@ TAG = "v1.2.3"
 DIGEST = "sha256:cb8a924afdf0229ef7515d9e5b3024e23b3eb03ddbba287f4a19c6ac90b8d221"
 GC_UUID = "eff0feee-49c7-4e8f-ba5c-a320c109c8a8"
 FIRST_PAGE = {"per_page": "200", "page": "1"}
-DEFAULT_GC_BODY = {"type": "untagged manifests and unreferenced blobs"}
+DEFAULT_GC_BODY = {"type": "unreferenced blobs only"}
 
 # Query parameters the SDK sends that the spec does not declare for that operation. The spec's own
 # description of the per-registry docker-credentials call documents both, and godo sends them.

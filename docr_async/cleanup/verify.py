@@ -1,0 +1,256 @@
+"""Checks the executor makes before each DELETE. Pure, except :func:`read_repository`.
+
+Three layers, cheapest first:
+
+1. :func:`policy_refusal`: the plan's own policy, re-applied to every item whatever the file says
+   (a hand-edited plan cannot delete a protected, excluded or too-recent tag).
+2. :func:`emptied_repositories`: the delete-everything guard (a plan that would leave a repository
+   without any tag is refused as a whole unless explicitly allowed).
+3. :func:`verdict`: the item against a fresh, strict listing of its repository read just before
+   its DELETE (see :func:`read_repository`): a tag must still point at the planned digest and not
+   have been pushed since; a manifest's current tags must all be among the tags the plan removes
+   with it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from contextlib import aclosing
+from typing import TYPE_CHECKING, TypeVar
+
+import attrs
+
+from ..exceptions import ListingChangedError, NotFoundError
+from ..models import Manifest, Tag
+from .plan import CleanupPlan, Deletion, DeletionKind
+from .report import ItemStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from .._client import DOCRClient
+    from ..pagination import AsyncPager
+
+__all__ = [
+    "MAX_REREADS",
+    "RepositoryView",
+    "emptied_repositories",
+    "not_found",
+    "policy_refusal",
+    "read_repository",
+    "require_registry",
+    "verdict",
+]
+
+T = TypeVar("T")
+
+MAX_REREADS = 3
+"""Times a listing that changed while it was read is read again before giving up."""
+
+
+def policy_refusal(plan: CleanupPlan, deletion: Deletion) -> str | None:
+    """Why the plan's own policy forbids this item (None: it allows it). Pure."""
+    policy = plan.policy
+    if not policy.selects_repository(deletion.repository):
+        return f"repository {deletion.repository} is not selected by the plan's policy"
+    if deletion.kind is DeletionKind.TAG:
+        assert deletion.tag is not None
+        if not policy.touches_tags:
+            return "the plan's policy deletes no tags"
+        exemption = policy.tag_exemption(deletion.tag)
+        if exemption is not None:
+            return f"tag {deletion.tag} is {exemption} under the plan's policy"
+        return _age_refusal(plan, deletion)
+    if not policy.delete_untagged:
+        return "the plan's policy does not delete manifests (delete_untagged is off)"
+    if deletion.tags and not policy.touches_tags:
+        return "the plan's policy deletes no tags, and this manifest carries some"
+    for tag in deletion.tags:
+        exemption = policy.tag_exemption(tag)
+        if exemption is not None:
+            return f"manifest carries tag {tag}, which is {exemption} under the plan's policy"
+    if deletion.tags:
+        return _age_refusal(plan, deletion)
+    cutoff = policy.untagged_cutoff(plan.created_at)
+    if cutoff is not None and (deletion.updated_at is None or deletion.updated_at >= cutoff):
+        return "untagged manifest newer than the plan's untagged age limit"
+    return None
+
+
+def _age_refusal(plan: CleanupPlan, deletion: Deletion) -> str | None:
+    if deletion.updated_at is None:
+        return "the plan records no push time for it (when in doubt, keep)"
+    cutoff = plan.policy.cutoff(plan.created_at)
+    if cutoff is not None and deletion.updated_at >= cutoff:
+        return "newer than the plan's age limit"
+    return None
+
+
+def removed_tags(deletions: Iterable[Deletion]) -> dict[str, set[str]]:
+    """Repository -> the tags these deletions remove (tag deletions and tags of deleted manifests)."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for d in deletions:
+        if d.kind is DeletionKind.TAG:
+            assert d.tag is not None
+            out[d.repository].add(d.tag)
+        else:
+            out[d.repository].update(d.tags)
+    return out
+
+
+def emptied_repositories(plan: CleanupPlan) -> list[str]:
+    """Repositories the plan would leave without any tag (by its own record of what it keeps)."""
+    kept: dict[str, set[str]] = defaultdict(set)
+    for k in plan.kept:
+        if k.tag is not None:
+            kept[k.repository].add(k.tag)
+    return sorted(
+        repo for repo, tags in removed_tags(plan.deletions).items() if tags and not kept[repo] - tags
+    )
+
+
+@attrs.define
+class RepositoryView:
+    """A repository as a fresh listing showed it, updated as the executor's own deletions succeed.
+
+    Attributes:
+        listed_at: The client clock when the listing started (the start of the item's window).
+        exists: False when the listing answered 404.
+        tags: Tag name -> tag, from the tag listing.
+        manifests: Digest -> manifest, from the manifest listing (empty when not listed).
+        digest_tags: Digest -> every tag pointing at it, from both listings.
+        pages: Listing pages read.
+    """
+
+    listed_at: float
+    exists: bool = True
+    tags: dict[str, Tag] = attrs.field(factory=dict)
+    manifests: dict[str, Manifest] = attrs.field(factory=dict)
+    digest_tags: dict[str, set[str]] = attrs.field(factory=lambda: defaultdict(set))
+    pages: int = 0
+
+    def forget(self, deletion: Deletion) -> None:
+        """Remove what a successful (or already-gone) deletion removed."""
+        if deletion.kind is DeletionKind.TAG:
+            assert deletion.tag is not None
+            self.tags.pop(deletion.tag, None)
+            self.digest_tags[deletion.digest].discard(deletion.tag)
+            return
+        self.manifests.pop(deletion.digest, None)
+        for tag in self.digest_tags.pop(deletion.digest, set()):
+            self.tags.pop(tag, None)
+
+
+async def _strict(make: Callable[[], AsyncPager[T]], what: str) -> tuple[list[T], int]:
+    """Every item of a fresh strict listing (``on_change="raise"``), read again from its first page
+    (up to MAX_REREADS times) when it changed while it was read. Nothing is ever de-duplicated.
+
+    Returns the items and the number of pages read.
+    """
+    pages = 0
+    last: ListingChangedError | None = None
+    for _ in range(MAX_REREADS):
+        items: list[T] = []
+        try:
+            async with aclosing(make().pages()) as stream:
+                async for page in stream:
+                    pages += 1
+                    items.extend(page.items)
+        except ListingChangedError as exc:
+            last = exc
+            continue
+        return items, pages
+    raise ListingChangedError(f"{what} changed while it was read, {MAX_REREADS} times in a row: {last}")
+
+
+def not_found(exc: NotFoundError, message: str) -> NotFoundError:
+    """The same 404, saying what was not found in words a user can act on."""
+    return NotFoundError(
+        status=exc.status,
+        message=message,
+        error_id=exc.error_id,
+        request_id=exc.request_id,
+        method=exc.method,
+        url=exc.url,
+        rate_limit=exc.rate_limit,
+        retries=exc.retries,
+    )
+
+
+async def require_registry(client: DOCRClient, registry: str) -> None:
+    """Check that the registry exists, so a typo never looks like "everything already gone".
+
+    Raises:
+        NotFoundError: ``registry <name> not found``.
+    """
+    try:
+        await client.registries.get(registry)
+    except NotFoundError as exc:
+        raise not_found(exc, f"registry {registry} not found") from exc
+
+
+async def read_repository(
+    client: DOCRClient, registry: str, repository: str, *, manifests: bool, now: float
+) -> RepositoryView:
+    """A fresh, strict listing of a repository's tags (and manifests, when asked).
+
+    Raises:
+        NotFoundError: If the repository does not exist.
+        ListingChangedError: If a listing kept changing while it was read.
+        DOCRError: If a listing fails.
+    """
+    view = RepositoryView(listed_at=now)
+    tags, pages = await _strict(
+        lambda: client.tags.list(repository, registry=registry, on_change="raise"),
+        f"the tag listing of {repository}",
+    )
+    view.pages += pages
+    for tag in tags:
+        view.tags[tag.tag] = tag
+        view.digest_tags[tag.manifest_digest].add(tag.tag)
+    if manifests:
+        found, pages = await _strict(
+            lambda: client.manifests.list(repository, registry=registry, on_change="raise"),
+            f"the manifest listing of {repository}",
+        )
+        view.pages += pages
+        for manifest in found:
+            view.manifests[manifest.digest] = manifest
+            view.digest_tags[manifest.digest].update(manifest.tags)
+    return view
+
+
+def verdict(view: RepositoryView, deletion: Deletion) -> tuple[ItemStatus, str] | None:
+    """The item against a fresh listing: None to delete it, else the status and reason not to."""
+    if not view.exists:
+        return ItemStatus.ALREADY_GONE, "the repository was not found when verified"
+    if deletion.kind is DeletionKind.TAG:
+        assert deletion.tag is not None
+        current = view.tags.get(deletion.tag)
+        if current is None:
+            return ItemStatus.ALREADY_GONE, "not in the tag listing when verified"
+        if current.manifest_digest != deletion.digest:
+            return ItemStatus.SKIPPED, (
+                f"tag {deletion.tag} now points at {current.manifest_digest}, not the planned "
+                f"{deletion.digest}: it was pushed again since planning"
+            )
+        if (
+            current.updated_at is None
+            or deletion.updated_at is None
+            or current.updated_at > deletion.updated_at
+        ):
+            return ItemStatus.SKIPPED, f"tag {deletion.tag} was updated since planning ({current.updated_at})"
+        return None
+    manifest = view.manifests.get(deletion.digest)
+    if manifest is None:
+        return ItemStatus.ALREADY_GONE, "not in the manifest listing when verified"
+    extra = view.digest_tags.get(deletion.digest, set()) - set(deletion.tags)
+    if extra:
+        return ItemStatus.SKIPPED, f"manifest gained tags since planning: {sorted(extra)}"
+    if (
+        deletion.updated_at is not None
+        and manifest.updated_at is not None
+        and manifest.updated_at > deletion.updated_at
+    ):
+        return ItemStatus.SKIPPED, f"manifest was pushed again since planning ({manifest.updated_at})"
+    return None

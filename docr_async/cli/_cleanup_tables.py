@@ -1,0 +1,130 @@
+"""The tables ``docr cleanup`` (and ``docr demo``) print: plan, report, problems, garbage collection."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from rich.table import Table
+from rich.text import Text
+
+from ..cleanup import DeletionKind, ItemStatus
+from ._output import human_bytes
+
+if TYPE_CHECKING:
+    from ..cleanup import CleanupPlan, CleanupReport, GCResult
+    from ._output import Output
+
+__all__ = ["gc_summary_table", "plan_summary_table", "report_summary_table", "show_failures"]
+
+
+def show_failures(out: Output, report: CleanupReport, limit: int = 20) -> None:
+    """The failed and skipped items, with their reasons (at most ``limit`` rows)."""
+    bad = [r for r in report.results if r.status in (ItemStatus.FAILED, ItemStatus.SKIPPED)]
+    if not bad:
+        return
+    table = Table(
+        title=f"Problems ({len(bad)})", title_justify="left", caption_justify="left", header_style="bold"
+    )
+    table.add_column("ITEM", overflow="fold")
+    table.add_column("STATUS")
+    table.add_column("DETAIL", overflow="fold")
+    for result in bad[:limit]:
+        table.add_row(result.deletion.key, result.status.value, out.redact(result.detail or ""))
+    if len(bad) > limit:
+        table.caption = f"... and {len(bad) - limit} more (see --report)"
+    out.show(table)
+
+
+def plan_summary_table(plan: CleanupPlan) -> Table:
+    """Per-repository counts of what the plan deletes and keeps, with totals."""
+    tag_dels: Counter[str] = Counter()
+    manifest_dels: Counter[str] = Counter()
+    freed_tags: Counter[str] = Counter()
+    kept: Counter[str] = Counter()
+    for deletion in plan.deletions:
+        if deletion.kind is DeletionKind.TAG:
+            tag_dels[deletion.repository] += 1
+            freed_tags[deletion.repository] += 1
+        else:
+            manifest_dels[deletion.repository] += 1
+            freed_tags[deletion.repository] += len(deletion.tags)
+    for item in plan.kept:
+        kept[item.repository] += 1
+    table = Table(
+        title=f"Cleanup plan for {plan.registry}: {len(plan.repositories)} repositories, "
+        f"{plan.tags_scanned} tags and {plan.manifests_scanned} manifests scanned",
+        title_justify="left",
+        caption_justify="left",
+        header_style="bold",
+        show_footer=True,
+    )
+    table.add_column("REPOSITORY", "total")
+    table.add_column("TAG DELETES", str(sum(tag_dels.values())), justify="right")
+    table.add_column("MANIFEST DELETES", str(sum(manifest_dels.values())), justify="right")
+    table.add_column("TAGS REMOVED", str(plan.tags_removed), justify="right")
+    table.add_column("KEPT", str(sum(kept.values())), justify="right")
+    for repo in plan.repositories:
+        table.add_row(
+            repo, str(tag_dels[repo]), str(manifest_dels[repo]), str(freed_tags[repo]), str(kept[repo])
+        )
+    table.caption = (
+        f"expected to free about {human_bytes(plan.expected_freed_bytes)} after garbage collection"
+    )
+    return table
+
+
+def report_summary_table(report: CleanupReport) -> Table:
+    """Counts per outcome, tags removed, requests and duration."""
+    title = "Cleanup report (DRY RUN)" if report.dry_run else "Cleanup report"
+    table = Table(title=title, title_justify="left", caption_justify="left", header_style="bold")
+    table.add_column("OUTCOME")
+    table.add_column("COUNT", justify="right")
+    styles = {
+        "deleted": "green",
+        "already_gone": "dim",
+        "failed": "red",
+        "not_attempted": "yellow",
+        "skipped": "yellow",
+    }
+    for status, count in report.counts.items():
+        if count or (status in ("deleted", "failed") and not report.dry_run):
+            table.add_row(Text(status, style=styles.get(status, "")), str(count))
+    if report.dry_run:
+        would = sum(
+            1 if r.deletion.kind is DeletionKind.TAG else len(r.deletion.tags)
+            for r in report.results
+            if r.status is ItemStatus.WOULD_DELETE
+        )
+        table.add_row("tags that would be removed", str(would))
+    else:
+        table.add_row("tags removed", str(report.tags_removed))
+    stats = report.requests
+    table.add_row("requests (retries, 429s)", f"{stats.attempts} ({stats.retries}, {stats.rate_limited})")
+    median, p99 = report.window_median_seconds, report.window_p99_seconds
+    if median is not None and p99 is not None:
+        table.add_row(
+            f"verification window, median / p99 ({report.verification_requests} listing requests)",
+            f"{median:.1f}s / {p99:.1f}s",
+        )
+    table.add_row("duration", f"{report.duration_seconds:.1f}s")
+    if report.stopped_reason:
+        table.caption = f"stopped: {report.stopped_reason}"
+    return table
+
+
+def gc_summary_table(result: GCResult) -> Table:
+    """The garbage collection's outcome and the storage before and after."""
+    gc = result.garbage_collection
+    table = Table(
+        title="Garbage collection", title_justify="left", caption_justify="left", header_style="bold"
+    )
+    table.add_column("FIELD")
+    table.add_column("VALUE", justify="right")
+    table.add_row("uuid", gc.uuid)
+    table.add_row("status", gc.status)
+    table.add_row("blobs deleted", str(gc.blobs_deleted if gc.blobs_deleted is not None else "-"))
+    table.add_row("freed", human_bytes(gc.freed_bytes))
+    table.add_row("storage before", human_bytes(result.storage_before))
+    table.add_row("storage after", human_bytes(result.storage_after))
+    return table
