@@ -17,7 +17,7 @@ well as its name. Handles are frozen and compare by their names; models stay pla
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .models import DockerCredentials, GarbageCollection, GCType
     from .pagination import AsyncPager, OnChange
     from .resources import GarbageCollections, Manifests, Registries, Repositories, Tags
+    from .watch import Watcher
 
 __all__ = [
     "ManifestHandle",
@@ -65,6 +66,9 @@ class Namespaces(Protocol):
     @property
     def garbage_collections(self) -> GarbageCollections:
         """``client.garbage_collections``."""
+
+    def watch(self, registry: str | None = None, **options: Any) -> Watcher:
+        """``client.watch``."""
 
 
 def _check_registry(_inst: object, _attr: attrs.Attribute[str | None], value: str | None) -> None:
@@ -173,6 +177,14 @@ class RegistryHandle:
     def garbage_collections(self) -> RegistryGarbageCollections:
         """Garbage collection of this registry."""
         return RegistryGarbageCollections(self._api, self.name)
+
+    def watch(self, **options: Any) -> Watcher:
+        """This registry's events (``client.watch``, with the same keyword options); nothing sent yet.
+
+        Raises:
+            ValidationError: On a bad option (before any request).
+        """
+        return self._api.watch(self.name, **options)
 
 
 @attrs.frozen
