@@ -10,14 +10,16 @@ from docr_async import DOCRClient, RateLimiter
 from docr_async.testing import FakeDOCR, GCConfig, ManualClock, SeedSpec
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterable, AsyncIterator, Callable
+
+    from docr_async.watch import WatchEvent
 
 REGISTRY = "example"
 INTERVAL = 60.0
 SPEC = SeedSpec(repos=4, tags=16, untagged=4, shared_tag_ratio=0.0, days=10)
 
 
-class Done(Exception):  # noqa: N818 -- the test's way to end an endless watch
+class Done(Exception):
     """Raised by the scripted sleep once the script has run."""
 
 
@@ -57,6 +59,14 @@ class Script:
         elif index >= len(self.changes) + self.extra_polls:
             raise Done
         self.polls += 1
+
+
+async def drain(
+    events: AsyncIterable[WatchEvent], script: Script, seen: list[tuple[int, WatchEvent]]
+) -> None:
+    """Append every event, with the number of the poll that reported it, until the script ends."""
+    async for event in events:
+        seen.append((script.polls, event))
 
 
 def repos(fake: FakeDOCR) -> dict[str, Any]:

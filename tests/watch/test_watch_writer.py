@@ -15,7 +15,7 @@ import pytest
 
 from docr_async.watch import GarbageCollectionFinished, StorageChanged, TagMoved, WatchEvent
 
-from .conftest import INTERVAL, REGISTRY, Done, Script, repos
+from .conftest import INTERVAL, REGISTRY, Done, Script, drain, repos
 
 if TYPE_CHECKING:
     from docr_async import DOCRClient
@@ -32,8 +32,7 @@ async def collect(client: DOCRClient, script: Script, **options: Any) -> list[tu
     """Run the watch until the script ends; every event with the number of the poll that reported it."""
     seen: list[tuple[int, WatchEvent]] = []
     with pytest.raises(Done):
-        async for event in client.watch(REGISTRY, interval=INTERVAL, sleep=script, **options):
-            seen.append((script.polls, event))
+        await drain(client.watch(REGISTRY, interval=INTERVAL, sleep=script, **options), script, seen)
     return seen
 
 
@@ -164,8 +163,7 @@ async def test_a_retag_the_listing_hides_is_found_by_the_sweep_within_its_period
     watcher = client.watch(REGISTRY, interval=INTERVAL, sleep=script, budget=budget)
     seen: list[tuple[int, WatchEvent]] = []
     with pytest.raises(Done):
-        async for event in watcher:
-            seen.append((script.polls, event))
+        await drain(watcher, script, seen)
     assert [key(e) for _, e in seen] == [("tag_moved", a, moved_tag, old)]
     [(poll, event)] = seen
     assert isinstance(event, TagMoved)
