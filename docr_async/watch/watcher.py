@@ -208,6 +208,7 @@ class Watcher:
         self._gc_active = False
         self._last_poll: PollStats | None = None
         self._total_requests = 0
+        self._events: AsyncGenerator[WatchEvent] | None = None
 
     # ---- public state ---------------------------------------------------------------------------
 
@@ -267,10 +268,18 @@ class Watcher:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        return None
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop the event stream now (``async with`` does it on exit). Idempotent."""
+        if self._events is not None:
+            await self._events.aclose()
 
     def __aiter__(self) -> AsyncIterator[WatchEvent]:
-        return self._run()
+        # One stream per watcher: iterating again continues where the last loop stopped.
+        if self._events is None:
+            self._events = self._run()
+        return self._events
 
     async def _run(self) -> AsyncGenerator[WatchEvent]:
         failures = 0
