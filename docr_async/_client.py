@@ -297,7 +297,8 @@ class DOCRClient:
             since: A saved :attr:`Watcher.state` (or its ``to_json()`` dict) to resume from.
             replay: Report what exists at the start as :class:`RepositoryCreated` / :class:`TagPushed`.
             options: More :class:`Watcher` options: ``min_interval``, ``slow_every``,
-                ``max_failures``, and ``clock`` / ``sleep`` (default: the rate limiter's; inject
+                ``max_failures``, ``on_poll`` (called with each poll's :class:`PollStats`), and
+                ``clock`` / ``sleep`` (default: the rate limiter's; inject
                 them to run in virtual time).
 
         Raises:

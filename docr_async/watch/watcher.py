@@ -173,6 +173,7 @@ class Watcher:
         since: WatchState | dict[str, object] | None = None,
         replay: bool = False,
         max_failures: int = 10,
+        on_poll: Callable[[PollStats], object] | None = None,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
@@ -200,6 +201,7 @@ class Watcher:
         self._registry = registry
         self._state = since.copy() if since is not None else None
         self._replay = replay
+        self._on_poll = on_poll
         self._clock = clock or client.rate_limiter.clock
         self._sleep = sleep or client.rate_limiter.sleep
         self._polls = 0
@@ -392,6 +394,8 @@ class Watcher:
                 **counts,
             )
             logger.debug("watch poll: %s", self._last_poll)
+            if self._on_poll is not None:
+                self._on_poll(self._last_poll)
 
     def _commit(self, steps: list[Step], counts: dict[str, int]) -> Iterator[WatchEvent]:
         """Apply each step to the state, then yield its event (if the ``kinds`` filter keeps it)."""
