@@ -68,6 +68,8 @@ PER_PAGE = 200
 Step = tuple["WatchEvent | None", "Callable[[], object]"]
 """An event (or none) and the state change that goes with it, applied just before it is yielded."""
 LOW_WATER = 0.2
+BASELINE_BURST = 50.0
+"""Requests a poll may spend on the first baseline when the interval is derived (it then rests longer)."""
 MAX_BACKOFF = 16.0
 
 
@@ -243,7 +245,12 @@ class Watcher:
             base = self._interval
         else:
             cost = self._core_cost if self._core_cost is not None else 1.0
-            base = max(self._min_interval, cost * 3600 / (self.allowance * (1 - self._sweep_share)))
+            spent = self._last_poll.requests if self._last_poll is not None else 0
+            base = max(
+                self._min_interval,
+                cost * 3600 / (self.allowance * (1 - self._sweep_share)),
+                spent * 3600 / self.allowance,  # after a costly poll (the baseline), rest longer
+            )
         return base * self._backoff()
 
     @property
@@ -388,11 +395,11 @@ class Watcher:
             self._last_poll = PollStats(
                 number=self._polls,
                 requests=spent,
-                interval=self.interval,
                 remaining=info.remaining if info is not None else None,
                 error=error,
                 **counts,
             )
+            self._last_poll = attrs.evolve(self._last_poll, interval=self.interval)
             logger.debug("watch poll: %s", self._last_poll)
             if self._on_poll is not None:
                 self._on_poll(self._last_poll)
@@ -414,7 +421,8 @@ class Watcher:
         """Requests the budget leaves per poll for the baseline and the sweep."""
         per_poll = self.allowance * self.interval / 3600
         if self._state is not None and self._state.pending:
-            return max(1.0, per_poll - (self._core_cost or 1.0))
+            burst = BASELINE_BURST if self._interval is None else 1.0
+            return max(burst, per_poll - (self._core_cost or 1.0))
         return per_poll * self._sweep_share
 
     def _sweep_order(self) -> list[str]:
