@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._types import PollStats, WatchClient
 from .events import (
     EVENT_KINDS,
     GarbageCollectionFinished,
@@ -16,7 +17,7 @@ from .events import (
     WatchEvent,
 )
 from .state import RepositoryState, WatchState
-from .watcher import PollStats, WatchClient, Watcher
+from .watcher import Watcher
 
 __all__ = [
     "EVENT_KINDS",

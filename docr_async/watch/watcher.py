@@ -20,7 +20,7 @@ import math
 from contextlib import aclosing
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Protocol, Self
+from typing import TYPE_CHECKING, Self
 
 import attrs
 
@@ -35,6 +35,7 @@ from ..exceptions import (
 )
 from ..models.garbage_collection import TERMINAL_STATUSES
 from ._diff import apply_event, diff_repository, stamp, tag_map
+from ._types import PollStats, WatchClient
 from .events import (
     EVENT_KINDS,
     GarbageCollectionFinished,
@@ -50,10 +51,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Iterator
     from types import TracebackType
 
-    from .._protocol import RequestStats
-    from .._ratelimit import RateLimiter, RateLimitInfo
     from ..models import RepositoryV2
-    from ..resources import GarbageCollections, Manifests, Registries, Repositories, Tags
 
 __all__ = ["PollStats", "WatchClient", "Watcher"]
 
@@ -71,69 +69,6 @@ LOW_WATER = 0.2
 BASELINE_BURST = 50.0
 """Requests a poll may spend on the first baseline when the interval is derived (it then rests longer)."""
 MAX_BACKOFF = 16.0
-
-
-class WatchClient(Protocol):
-    """What a watcher needs of a :class:`~docr_async.DOCRClient`."""
-
-    @property
-    def registries(self) -> Registries:
-        """``client.registries``."""
-
-    @property
-    def repositories(self) -> Repositories:
-        """``client.repositories``."""
-
-    @property
-    def tags(self) -> Tags:
-        """``client.tags``."""
-
-    @property
-    def manifests(self) -> Manifests:
-        """``client.manifests``."""
-
-    @property
-    def garbage_collections(self) -> GarbageCollections:
-        """``client.garbage_collections``."""
-
-    @property
-    def stats(self) -> RequestStats:
-        """``client.stats``."""
-
-    @property
-    def rate_limit(self) -> RateLimitInfo | None:
-        """``client.rate_limit``."""
-
-    @property
-    def rate_limiter(self) -> RateLimiter:
-        """``client.rate_limiter``."""
-
-
-@attrs.frozen(kw_only=True)
-class PollStats:
-    """What one poll did and cost (``watcher.last_poll``; also logged at DEBUG).
-
-    Attributes:
-        number: The poll's number (1 = the first).
-        requests: HTTP attempts sent (retries included).
-        changed: Repositories re-read because their listing entry changed (or they are new).
-        baselined: Repositories read for the first baseline.
-        swept: Repositories re-read by the background sweep.
-        events: Events found (before the ``kinds`` filter).
-        interval: Seconds until the next poll.
-        remaining: The hourly budget left, as last reported.
-        error: The transient error that cut the poll short, if any.
-    """
-
-    number: int
-    requests: int
-    changed: int = 0
-    baselined: int = 0
-    swept: int = 0
-    events: int = 0
-    interval: float = 0.0
-    remaining: int | None = None
-    error: str | None = None
 
 
 def _fingerprint(repo: RepositoryV2) -> Fingerprint:
@@ -155,9 +90,29 @@ def _check_number(name: str, value: object, *, low: float, high: float = math.in
 class Watcher:
     """Registry events, polled within a budget: ``async for event in client.watch(): ...``.
 
-    Use it as an async context manager (``async with client.watch() as events:``) or iterate it
-    directly; either way, breaking out sends nothing more and leaves no task behind. See the module
-    docstring for the cost of a poll and the two latencies, and ``client.watch`` for the arguments.
+    Use it as an async context manager (``async with client.watch() as events:``), which closes the
+    stream on exit, so breaking out sends nothing more and leaves no task behind. See the module
+    docstring for the cost of a poll and the two latencies.
+
+    Args:
+        client: The client (a :class:`WatchClient`).
+        registry: The registry (default: the client's default, or ``since``'s).
+        repositories: Watch only these repositories.
+        kinds: Yield only these event classes (or ``kind`` strings); the state still follows all.
+        interval: Seconds between polls; default: derived from ``budget`` (see :attr:`interval`).
+        budget: Share of the hourly request limit to spend, in (0, 1].
+        sweep_share: Share of the budget for the background sweep, in [0, 0.9].
+        min_interval: The shortest derived interval.
+        slow_every: Poll garbage collections and storage every this many polls.
+        since: A saved :class:`WatchState` (or its ``to_json()`` dict) to resume from.
+        replay: Report what exists at the start as created repositories and pushed tags.
+        max_failures: Transient poll failures in a row before the error is raised.
+        on_poll: Called with each poll's :class:`PollStats`.
+        clock: Epoch seconds for ``observed_at`` (default: the rate limiter's clock).
+        sleep: Sleeps between polls (default: the rate limiter's sleep); inject it for virtual time.
+
+    Raises:
+        ValidationError: On a bad option or ``since``, before any request.
     """
 
     def __init__(
