@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import random
-from typing import Any
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
 from docr_async import DOCRClient, RateLimiter
 from docr_async.testing import FakeDOCR, ManualClock, RateLimitConfig, SeedSpec
 
 from ._common import Context, Section, Stopwatch, Target
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 NAME = "watch"
 TITLE = "Watching a registry for events: watch() versus a naive poller"
@@ -38,82 +42,81 @@ def _changer(fake: FakeDOCR, names: list[str], share: float, seed: int) -> Any:
     return change
 
 
-async def _watch(repos: int, polls: int, share: float) -> dict[str, Any]:
+@asynccontextmanager
+async def _setup(repos: int, share: float) -> AsyncIterator[tuple[FakeDOCR, DOCRClient, Any]]:
+    """A fake with ``repos`` repositories on a manual clock, a client on it, and the changer."""
     spec = SeedSpec(repos=repos, tags_per_repo=2, untagged=0)
     async with FakeDOCR(
         seed=1, seed_spec=spec, clock=ManualClock(), rate_limits=RateLimitConfig(enabled=False)
     ) as fake:
         names = sorted(fake.state.registries[REGISTRY].repositories)
-        change = _changer(fake, names, share, seed=2)
-        limiter = RateLimiter(clock=fake.clock, burst_limit=None)
-        async with DOCRClient(fake.token, base_url=fake.url, rate_limiter=limiter) as client:
-            sleeps: list[float] = []
-            pushed_at: dict[tuple[str, str], int] = {}
-            latencies: list[int] = []
-            poll = 1
-            baseline: dict[str, float] = {}
-            stats: list[Any] = []
-
-            async def sleep(seconds: float) -> None:
-                nonlocal poll
-                fake.advance_clock(seconds)
-                if not baseline:
-                    if watcher.state is None or watcher.state.pending:
-                        poll += 1
-                        return
-                    baseline.update(polls=poll, requests=watcher.total_requests, hours=sum(sleeps) / 3600)
-                    stats.clear()
-                sleeps.append(seconds)
-                if len(sleeps) > polls:
-                    raise _Stop
-                for name in change(len(sleeps)):
-                    pushed_at[(name, f"p{len(sleeps)}")] = poll + 1
-                poll += 1
-
-            watcher = client.watch(REGISTRY, sleep=sleep, on_poll=stats.append)
-            try:
-                async for event in watcher:
-                    key = (event.repository, getattr(event, "tag", ""))
-                    if key in pushed_at:
-                        latencies.append(poll - pushed_at.pop(key) + 1)
-            except _Stop:
-                pass
-            steady = stats[:polls]
-            return {
-                "requests": watcher.total_requests - baseline["requests"],
-                "hours": sum(sleeps[:polls]) / 3600,
-                "interval": watcher.interval,
-                "core": sum(p.requests - p.swept for p in steady) / len(steady),
-                "swept": sum(p.swept for p in steady) / len(steady),
-                "baseline_polls": baseline["polls"],
-                "baseline_requests": baseline["requests"],
-                "sweep_period": watcher.sweep_period or 0.0,
-                "max_latency": max(latencies, default=0),
-                "missed": len(pushed_at),
-                "polls": polls,
-            }
-
-
-async def _naive(repos: int, polls: int, share: float, interval: float) -> dict[str, Any]:
-    """List every repository's tags each interval (what a bot without watch() does)."""
-    spec = SeedSpec(repos=repos, tags_per_repo=2, untagged=0)
-    async with FakeDOCR(
-        seed=1, seed_spec=spec, clock=ManualClock(), rate_limits=RateLimitConfig(enabled=False)
-    ) as fake:
-        names = sorted(fake.state.registries[REGISTRY].repositories)
-        change = _changer(fake, names, share, seed=2)
         limiter = RateLimiter(clock=fake.clock, burst_limit=None)
         async with DOCRClient(
             fake.token, base_url=fake.url, rate_limiter=limiter, max_concurrency=16
         ) as client:
-            for index in range(polls):
-                listed = await client.repositories.list(REGISTRY, per_page=200).collect()
-                await asyncio.gather(
-                    *(client.tags.list(r.name, registry=REGISTRY, per_page=200).collect() for r in listed)
-                )
-                fake.advance_clock(interval)
-                change(index + 1)
-            return {"requests": client.stats.attempts, "hours": polls * interval / 3600}
+            yield fake, client, _changer(fake, names, share, seed=2)
+
+
+async def _watch(repos: int, polls: int, share: float) -> dict[str, Any]:
+    async with _setup(repos, share) as (fake, client, change):
+        sleeps: list[float] = []
+        pushed_at: dict[tuple[str, str], int] = {}
+        latencies: list[int] = []
+        poll = 1
+        baseline: dict[str, float] = {}
+        stats: list[Any] = []
+
+        async def sleep(seconds: float) -> None:
+            nonlocal poll
+            fake.advance_clock(seconds)
+            if not baseline:
+                if watcher.state is None or watcher.state.pending:
+                    poll += 1
+                    return
+                baseline.update(polls=poll, requests=watcher.total_requests, hours=sum(sleeps) / 3600)
+                stats.clear()
+            sleeps.append(seconds)
+            if len(sleeps) > polls:
+                raise _Stop
+            for name in change(len(sleeps)):
+                pushed_at[(name, f"p{len(sleeps)}")] = poll + 1
+            poll += 1
+
+        watcher = client.watch(REGISTRY, sleep=sleep, on_poll=stats.append)
+        try:
+            async for event in watcher:
+                key = (event.repository, getattr(event, "tag", ""))
+                if key in pushed_at:
+                    latencies.append(poll - pushed_at.pop(key) + 1)
+        except _Stop:
+            pass
+        steady = stats[:polls]
+        return {
+            "requests": watcher.total_requests - baseline["requests"],
+            "hours": sum(sleeps[:polls]) / 3600,
+            "interval": watcher.interval,
+            "core": sum(p.requests - p.swept for p in steady) / len(steady),
+            "swept": sum(p.swept for p in steady) / len(steady),
+            "baseline_polls": baseline["polls"],
+            "baseline_requests": baseline["requests"],
+            "sweep_period": watcher.sweep_period or 0.0,
+            "max_latency": max(latencies, default=0),
+            "missed": len(pushed_at),
+            "polls": polls,
+        }
+
+
+async def _naive(repos: int, polls: int, share: float, interval: float) -> dict[str, Any]:
+    """List every repository's tags each interval (what a bot without watch() does)."""
+    async with _setup(repos, share) as (fake, client, change):
+        for index in range(polls):
+            listed = await client.repositories.list(REGISTRY, per_page=200).collect()
+            await asyncio.gather(
+                *(client.tags.list(r.name, registry=REGISTRY, per_page=200).collect() for r in listed)
+            )
+            fake.advance_clock(interval)
+            change(index + 1)
+        return {"requests": client.stats.attempts, "hours": polls * interval / 3600}
 
 
 def run(ctx: Context) -> Section:
