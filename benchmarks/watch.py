@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
 NAME = "watch"
-TITLE = "Watching a registry for events: watch() versus a naive poller"
+TITLE = "8. Watching for events (watch() vs a naive poller)"
 REGISTRY = "example"
 HOURLY = 5000
 
