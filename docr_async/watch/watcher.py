@@ -299,7 +299,7 @@ class Watcher:
                         continue
                     counts["changed"] += 1
                     steps = await self._refresh(name, fp, with_manifests=True)
-                elif (first and not self._replay) or name in state.pending:
+                elif first or name in state.pending:  # the baseline, spread over polls
                     state.pending[name] = fp
                     continue
                 else:
