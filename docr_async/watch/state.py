@@ -98,7 +98,7 @@ class WatchState:
             ValidationError: If ``data`` is not a saved watch state of this version.
         """
         if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
-            raise ValidationError("since", data, f"not a watch state of version {STATE_VERSION}")
+            raise ValidationError("since", "<state>", f"not a watch state of version {STATE_VERSION}")
         try:
             return cls(
                 registry=str(data["registry"]),

@@ -130,6 +130,7 @@ async def test_bad_options_raise_before_any_request(fake: FakeDOCR, client: DOCR
         {"budget": 2},
         {"kinds": ["nope"]},
         {"since": {"version": 99}},
+        {"since": {"version": 1, "registry": "example"}},
         {"slow_every": 0},
         {"registry": "other", "since": WatchState(registry=REGISTRY)},
     ):
