@@ -170,3 +170,14 @@ async def test_a_failed_poll_is_retried_next_interval_and_persistent_failure_rai
         assert endless.sleeps == [INTERVAL, 2 * INTERVAL]
         assert failing.last_poll is not None
         assert failing.last_poll.error is not None
+
+
+async def test_a_registry_handle_watches_its_registry_or_the_default(
+    fake: FakeDOCR, client: DOCRClient
+) -> None:
+    for handle in (client.registry(REGISTRY), client.registry()):
+        watcher = handle.watch(budget=1.0)
+        async with aclosing(watcher.poll()) as events:
+            assert [e async for e in events] == []
+        assert watcher.state is not None
+        assert watcher.state.registry == REGISTRY
