@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 from ._constants import DEFAULT_PER_PAGE
+from ._namespaces import ResourceNamespaces
 from .exceptions import ValidationError
 from .models import Manifest, Registry, Repository, RepositoryV2, Tag
 from .names import validate_digest, validate_registry_name, validate_repository_name, validate_tag
@@ -31,7 +32,6 @@ from .resources._scoped import optional_registry, split_repository
 if TYPE_CHECKING:
     from .models import DockerCredentials, GarbageCollection, GCType
     from .pagination import AsyncPager, OnChange
-    from .resources import GarbageCollections, Manifests, Registries, Repositories, Tags
     from .watch import Watcher
 
 __all__ = [
@@ -44,28 +44,8 @@ __all__ = [
 ]
 
 
-class Namespaces(Protocol):
-    """What a handle calls: the resource namespaces of a :class:`~docr_async.DOCRClient`."""
-
-    @property
-    def registries(self) -> Registries:
-        """``client.registries``."""
-
-    @property
-    def repositories(self) -> Repositories:
-        """``client.repositories``."""
-
-    @property
-    def tags(self) -> Tags:
-        """``client.tags``."""
-
-    @property
-    def manifests(self) -> Manifests:
-        """``client.manifests``."""
-
-    @property
-    def garbage_collections(self) -> GarbageCollections:
-        """``client.garbage_collections``."""
+class Namespaces(ResourceNamespaces, Protocol):
+    """What a handle calls: the resource namespaces of a :class:`~docr_async.DOCRClient`, and ``watch``."""
 
     def watch(self, registry: str | None = None, **options: Any) -> Watcher:
         """``client.watch``."""

@@ -6,40 +6,17 @@ from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
+from .._namespaces import ResourceNamespaces
+
 if TYPE_CHECKING:
     from .._protocol import RequestStats
     from .._ratelimit import RateLimiter, RateLimitInfo
-    from ..resources import GarbageCollections, Manifests, Registries, Repositories, Tags
 
 __all__ = ["PollStats", "WatchClient"]
 
 
-class WatchClient(Protocol):
-    """What a watcher needs of a :class:`~docr_async.DOCRClient`: its namespaces, stats and rate limit.
-
-    (The namespaces repeat ``handles.Namespaces``: extending it would make ``handles`` and
-    ``watch`` import each other.)
-    """
-
-    @property
-    def registries(self) -> Registries:
-        """``client.registries``."""
-
-    @property
-    def repositories(self) -> Repositories:
-        """``client.repositories``."""
-
-    @property
-    def tags(self) -> Tags:
-        """``client.tags``."""
-
-    @property
-    def manifests(self) -> Manifests:
-        """``client.manifests``."""
-
-    @property
-    def garbage_collections(self) -> GarbageCollections:
-        """``client.garbage_collections``."""
+class WatchClient(ResourceNamespaces, Protocol):
+    """What a watcher needs of a :class:`~docr_async.DOCRClient`: its namespaces, stats and rate limit."""
 
     @property
     def stats(self) -> RequestStats:
