@@ -24,6 +24,7 @@ from . import (
     overhead_minimal,
     startup,
     verification,
+    watch,
 )
 from ._common import Context, Section, Stopwatch
 from ._report import render
@@ -43,6 +44,7 @@ SCENARIOS = {
         multiprocess,
         startup,
         verification,
+        watch,
     )
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "RESULTS.md"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from functools import cached_property
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from yarl import URL
 
@@ -21,13 +21,16 @@ from .handles import RegistryHandle
 from .models import Registry
 from .pagination import DEFAULT_MAX_PAGES, DEFAULT_PREFETCH
 from .resources import GarbageCollections, Legacy, Manifests, Registries, Repositories, Tags
+from .watch import Watcher
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from types import TracebackType
 
     import aiohttp
 
     from ._limiter import Limiter
+    from .watch import WatchEvent, WatchState
 
 __all__ = ["DOCRClient"]
 
@@ -271,6 +274,54 @@ class DOCRClient:
             ValidationError: If the name is not a registry name.
         """
         return RegistryHandle(self, name.name if isinstance(name, Registry) else name)
+
+    def watch(
+        self,
+        registry: str | None = None,
+        *,
+        repositories: Iterable[str] | None = None,
+        kinds: Iterable[type[WatchEvent] | str] | None = None,
+        interval: float | None = None,
+        budget: float = 0.1,
+        sweep_share: float = 0.5,
+        since: WatchState | dict[str, Any] | None = None,
+        replay: bool = False,
+        **options: Any,
+    ) -> Watcher:
+        """Registry events for bots: ``async for event in client.watch(): ...`` (see :mod:`docr_async.watch`).
+
+        Nothing is sent until iteration starts. The first poll without ``since`` reports nothing (or,
+        with ``replay=True``, every existing repository and tag); later polls report what changed.
+
+        Args:
+            registry: The registry (default: the client's default registry, or ``since``'s).
+            repositories: Watch only these repositories.
+            kinds: Yield only these event classes (or their ``kind`` strings).
+            interval: Seconds between polls; default: derived from ``budget``, never under 10 s.
+            budget: Share of the hourly request limit the watcher may spend (0.1 = 500 of 5000).
+            sweep_share: Share of that budget for the sweep that catches re-tags the listing hides.
+            since: A saved :attr:`Watcher.state` (or its ``to_json()`` dict) to resume from.
+            replay: Report what exists at the start as :class:`RepositoryCreated` / :class:`TagPushed`.
+            options: More :class:`Watcher` options: ``min_interval``, ``slow_every``,
+                ``max_failures``, ``on_poll`` (called with each poll's :class:`PollStats`), and
+                ``clock`` / ``sleep`` (default: the rate limiter's; inject
+                them to run in virtual time).
+
+        Raises:
+            ValidationError: On a bad option or ``since`` (before any request).
+        """
+        return Watcher(
+            self,
+            registry,
+            repositories=repositories,
+            kinds=kinds,
+            interval=interval,
+            budget=budget,
+            sweep_share=sweep_share,
+            since=since,
+            replay=replay,
+            **options,
+        )
 
     @cached_property
     def registries(self) -> Registries:

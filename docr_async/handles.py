@@ -17,11 +17,12 @@ well as its name. Handles are frozen and compare by their names; models stay pla
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
 from ._constants import DEFAULT_PER_PAGE
+from ._namespaces import ResourceNamespaces
 from .exceptions import ValidationError
 from .models import Manifest, Registry, Repository, RepositoryV2, Tag
 from .names import validate_digest, validate_registry_name, validate_repository_name, validate_tag
@@ -31,7 +32,7 @@ from .resources._scoped import optional_registry, split_repository
 if TYPE_CHECKING:
     from .models import DockerCredentials, GarbageCollection, GCType
     from .pagination import AsyncPager, OnChange
-    from .resources import GarbageCollections, Manifests, Registries, Repositories, Tags
+    from .watch import Watcher
 
 __all__ = [
     "ManifestHandle",
@@ -43,28 +44,11 @@ __all__ = [
 ]
 
 
-class Namespaces(Protocol):
-    """What a handle calls: the resource namespaces of a :class:`~docr_async.DOCRClient`."""
+class Namespaces(ResourceNamespaces, Protocol):
+    """What a handle calls: the resource namespaces of a :class:`~docr_async.DOCRClient`, and ``watch``."""
 
-    @property
-    def registries(self) -> Registries:
-        """``client.registries``."""
-
-    @property
-    def repositories(self) -> Repositories:
-        """``client.repositories``."""
-
-    @property
-    def tags(self) -> Tags:
-        """``client.tags``."""
-
-    @property
-    def manifests(self) -> Manifests:
-        """``client.manifests``."""
-
-    @property
-    def garbage_collections(self) -> GarbageCollections:
-        """``client.garbage_collections``."""
+    def watch(self, registry: str | None = None, **options: Any) -> Watcher:
+        """``client.watch``."""
 
 
 def _check_registry(_inst: object, _attr: attrs.Attribute[str | None], value: str | None) -> None:
@@ -173,6 +157,14 @@ class RegistryHandle:
     def garbage_collections(self) -> RegistryGarbageCollections:
         """Garbage collection of this registry."""
         return RegistryGarbageCollections(self._api, self.name)
+
+    def watch(self, **options: Any) -> Watcher:
+        """This registry's events (``client.watch``, with the same keyword options); nothing sent yet.
+
+        Raises:
+            ValidationError: On a bad option (before any request).
+        """
+        return self._api.watch(self.name, **options)
 
 
 @attrs.frozen

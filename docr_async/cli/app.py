@@ -21,6 +21,7 @@ from .manifests import manifests_app
 from .registries import registries_app
 from .repositories import repos_app
 from .tags import tags_app
+from .watch import watch_command
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -45,6 +46,7 @@ app.command("demo")(demo_command)
 app.command("options")(options)
 app.command("validate-name")(validate_name)
 app.command("docker-config")(docker_config)
+app.command("watch")(watch_command)
 
 
 def _version(value: bool) -> None:
