@@ -46,6 +46,7 @@ __all__ = [
     "RepositoryUsage",
     "UsageProgress",
     "UsageReport",
+    "assumption",
     "compute_usage",
     "disk_usage",
 ]
