@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path  # noqa: TC003 -- typer reads the annotations at runtime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -22,7 +25,8 @@ if TYPE_CHECKING:
 __all__ = ["du_command", "usage_table", "usage_text"]
 
 _PATTERN_HELP = "Glob (v1.*) or regex with an re: prefix; repeatable."
-_BAR_WIDTH = 24
+_BAR_WIDTH = 16
+_MEASURE = Console(width=100_000, file=io.StringIO())
 
 
 def du_command(
@@ -152,7 +156,7 @@ def du_command(
     if out.json:
         out.emit_json(report.to_dict())
     elif out.out.is_terminal:
-        out.show(usage_table(report))
+        out.show(usage_table(report, width=out.out.width))
     else:
         out.emit_text(usage_text(report))
 
@@ -218,10 +222,28 @@ def _summary_lines(report: UsageReport) -> list[str]:
     return lines
 
 
-def usage_table(report: UsageReport) -> Table:
-    """The report as a rich table with proportional bars (largest repositories first)."""
+def usage_table(report: UsageReport, width: int | None = None) -> Table:
+    """The report as a rich table with proportional bars (largest repositories first).
+
+    Args:
+        report: The report.
+        width: The terminal's width: a narrower terminal loses the dates, then the bars.
+    """
+    for dates, bars in ((True, True), (False, True), (False, False)):
+        table = _usage_table(report, dates=dates, bars=bars)
+        if width is None or _natural_width(table) <= width:
+            break
+    return table
+
+
+def _natural_width(table: Table) -> int:
+    return Measurement.get(_MEASURE, _MEASURE.options, table).maximum
+
+
+def _usage_table(report: UsageReport, *, dates: bool, bars: bool) -> Table:
     predicting = report.freed_bytes is not None
     rows = report.repositories
+    widest = max((len(r.repository) for r in rows), default=5)
     table = Table(
         title=f"Storage of {report.registry}: {len(rows)} repositories",
         title_justify="left",
@@ -229,38 +251,39 @@ def usage_table(report: UsageReport) -> Table:
         header_style="bold",
         show_footer=True,
     )
-    table.add_column("REPOSITORY", "total")
-    table.add_column("UNIQUE", human_bytes(sum(r.unique_bytes for r in rows)), justify="right")
-    table.add_column("SHARED", human_bytes(report.shared_blob_bytes), justify="right")
-    table.add_column("", no_wrap=True)
-    table.add_column("TAGS", str(sum(r.tags for r in rows)), justify="right")
-    table.add_column("MANIFESTS", str(sum(r.manifests for r in rows)), justify="right")
+    table.add_column("REPOSITORY", "total", overflow="fold", min_width=min(40, widest))
+    table.add_column("UNIQUE", human_bytes(sum(r.unique_bytes for r in rows)), justify="right", no_wrap=True)
+    table.add_column("SHARED", human_bytes(report.shared_blob_bytes), justify="right", no_wrap=True)
+    if bars:
+        table.add_column("", no_wrap=True)
+    table.add_column("TAGS", str(sum(r.tags for r in rows)), justify="right", no_wrap=True)
+    table.add_column("MANIFESTS", str(sum(r.manifests for r in rows)), justify="right", no_wrap=True)
     table.add_column(
         "UNTAGGED",
         f"{sum(r.untagged_manifests for r in rows)} / {human_bytes(sum(r.untagged_bytes for r in rows))}",
         justify="right",
+        no_wrap=True,
     )
-    table.add_column("OLDEST")
-    table.add_column("NEWEST")
+    if dates:
+        table.add_column("OLDEST", no_wrap=True)
+        table.add_column("NEWEST", no_wrap=True)
     if predicting:
-        table.add_column("FREED", human_bytes(report.freed_bytes), justify="right", style="green")
+        table.add_column(
+            "FREED", human_bytes(report.freed_bytes), justify="right", style="green", no_wrap=True
+        )
     scale = max((r.total_bytes for r in rows), default=0)
     for r in rows:
-        cells: list[str | Text] = [
-            r.repository,
-            human_bytes(r.unique_bytes),
-            human_bytes(r.shared_bytes),
-            _bar(r.unique_bytes, r.shared_bytes, scale),
-            str(r.tags),
-            str(r.manifests),
-            f"{r.untagged_manifests} / {human_bytes(r.untagged_bytes)}",
-            when(r.oldest_push)[:10],
-            when(r.newest_push)[:10],
-        ]
+        cells: list[str | Text] = [r.repository, human_bytes(r.unique_bytes), human_bytes(r.shared_bytes)]
+        if bars:
+            cells.append(_bar(r.unique_bytes, r.shared_bytes, scale))
+        cells += [str(r.tags), str(r.manifests), f"{r.untagged_manifests} / {human_bytes(r.untagged_bytes)}"]
+        if dates:
+            cells += [when(r.oldest_push)[:10], when(r.newest_push)[:10]]
         if predicting:
             cells.append(human_bytes(r.freed_bytes))
         table.add_row(*cells)
-    table.caption = "\n".join(["█ unique  ░ shared", *_summary_lines(report)])
+    legend = ["█ unique  ░ shared"] if bars else []
+    table.caption = "\n".join([*legend, *_summary_lines(report)])
     return table
 
 
