@@ -18,13 +18,25 @@ from ..names import validate_registry_name
 from ._common import Cli, GCTypeChoice, OutputOpt, cli
 from ._exit import ExitCode
 from ._output import human_bytes, when
+from ._policy_options import (
+    DeleteUntaggedOpt,
+    ExcludeRepoOpt,
+    ExcludeTagOpt,
+    IncludeRepoOpt,
+    IncludeTagOpt,
+    KeepLastOpt,
+    NoDefaultProtectOpt,
+    OlderThanOpt,
+    ProtectOpt,
+    UntaggedOlderThanOpt,
+    policy_from_options,
+)
 
 if TYPE_CHECKING:
     from .._client import DOCRClient
 
 __all__ = ["du_command", "usage_table", "usage_text"]
 
-_PATTERN_HELP = "Glob (v1.*) or regex with an re: prefix; repeatable."
 _BAR_WIDTH = 16
 _MEASURE = Console(width=100_000, file=io.StringIO())
 
@@ -39,58 +51,16 @@ def du_command(
             show_default=False,
         ),
     ] = None,
-    keep_last: Annotated[
-        int | None,
-        typer.Option(
-            "--keep-last", min=0, help="Predict: keep the newest N candidate tags.", show_default=False
-        ),
-    ] = None,
-    older_than: Annotated[
-        str | None,
-        typer.Option(
-            "--older-than", help="Predict: delete only tags older than this (30d).", show_default=False
-        ),
-    ] = None,
-    include_tag: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--include-tag", help=f"Only these tags are candidates. {_PATTERN_HELP}", show_default=False
-        ),
-    ] = None,
-    exclude_tag: Annotated[
-        list[str] | None,
-        typer.Option("--exclude-tag", help=f"Never delete these tags. {_PATTERN_HELP}", show_default=False),
-    ] = None,
-    protect: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--protect", help=f"Always keep these tags, besides 'latest'. {_PATTERN_HELP}", show_default=False
-        ),
-    ] = None,
-    no_default_protect: Annotated[
-        bool, typer.Option("--no-default-protect", help="Do not protect 'latest' automatically.")
-    ] = False,
-    include_repo: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--include-repo", help=f"Only clean these repositories. {_PATTERN_HELP}", show_default=False
-        ),
-    ] = None,
-    exclude_repo: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--exclude-repo", help=f"Leave these repositories alone. {_PATTERN_HELP}", show_default=False
-        ),
-    ] = None,
-    delete_untagged: Annotated[
-        bool, typer.Option("--delete-untagged", help="Predict: the cleanup also deletes untagged manifests.")
-    ] = False,
-    untagged_older_than: Annotated[
-        str | None,
-        typer.Option(
-            "--untagged-older-than", help="Only untagged manifests older than this.", show_default=False
-        ),
-    ] = None,
+    keep_last: KeepLastOpt = None,
+    older_than: OlderThanOpt = None,
+    include_tag: IncludeTagOpt = None,
+    exclude_tag: ExcludeTagOpt = None,
+    protect: ProtectOpt = None,
+    no_default_protect: NoDefaultProtectOpt = False,
+    include_repo: IncludeRepoOpt = None,
+    exclude_repo: ExcludeRepoOpt = None,
+    delete_untagged: DeleteUntaggedOpt = False,
+    untagged_older_than: UntaggedOlderThanOpt = None,
     policy_file: Annotated[
         Path | None,
         typer.Option(
@@ -126,8 +96,6 @@ def du_command(
         no_default_protect,
         delete_untagged,
     ]
-    if untagged_older_than is not None and not delete_untagged:
-        c.fail("--untagged-older-than needs --delete-untagged", ExitCode.USAGE)
     if policy_file is not None:
         if any(tag_rules) or untagged_older_than is not None:
             c.fail("--policy cannot be combined with --keep-last/--older-than/... options", ExitCode.USAGE)
@@ -136,20 +104,19 @@ def du_command(
         if include_repo or exclude_repo:
             rules = c.check(lambda: rules.restricted(include=include_repo or (), exclude=exclude_repo or ()))
         policy = rules
-    elif any(tag_rules) or protect or include_repo or exclude_repo:
-        protected = ([] if no_default_protect else ["latest"]) + list(protect or [])
-        policy = c.check(
-            lambda: RetentionPolicy(
-                keep_last=keep_last,
-                older_than=older_than,
-                include_tags=tuple(include_tag or ()),
-                exclude_tags=tuple(exclude_tag or ()),
-                protected_tags=tuple(dict.fromkeys(protected)),
-                include_repositories=tuple(include_repo or ()),
-                exclude_repositories=tuple(exclude_repo or ()),
-                delete_untagged=delete_untagged,
-                untagged_older_than=untagged_older_than,
-            )
+    elif any(tag_rules) or protect or include_repo or exclude_repo or untagged_older_than is not None:
+        policy = policy_from_options(
+            c,
+            keep_last=keep_last,
+            older_than=older_than,
+            include_tag=include_tag,
+            exclude_tag=exclude_tag,
+            protect=protect,
+            no_default_protect=no_default_protect,
+            include_repo=include_repo,
+            exclude_repo=exclude_repo,
+            delete_untagged=delete_untagged,
+            untagged_older_than=untagged_older_than,
         )
     report = _collect(c, registry, policy, gc_type, concurrency)
     out = c.out

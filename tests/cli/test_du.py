@@ -147,7 +147,8 @@ def test_the_default_registry_is_discovered(docr: Docr) -> None:
         ("du", REGISTRY, "--untagged-older-than", "7d"),
         ("du", REGISTRY, "--policy", "rules.toml", "--keep-last", "1"),
         ("du", REGISTRY, "--older-than", "soon"),
-        ("du", REGISTRY, "--protect", "re:("),
+        ("du", REGISTRY, "--keep-last", "1", "--protect", "re:("),
+        ("du", REGISTRY, "--protect", "v1"),  # a policy that deletes nothing
         ("du", REGISTRY, "--policy", "does-not-exist.toml"),
     ],
 )
