@@ -200,3 +200,34 @@ def test_a_terminal_gets_a_table_with_bars(fake: Fake) -> None:
     for name in ("shop/api", "shop/web"):
         assert name in out
     assert "Traceback" not in err
+
+
+def test_a_terminal_on_stderr_gets_the_progress_bar_and_a_pipe_gets_text(fake: Fake) -> None:
+    primary, secondary = pty.openpty()
+    env = base_env(DIGITALOCEAN_TOKEN=fake.token, COLUMNS="160")
+    with subprocess.Popen(
+        [*DOCR, "--base-url", fake.url, "du", REGISTRY],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+        env=env,
+    ) as proc:
+        os.close(secondary)
+        chunks: list[bytes] = []
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert proc.stdout is not None
+        out = proc.stdout.read().decode()
+        proc.wait(timeout=COMMAND_TIMEOUT)
+    os.close(primary)
+    err = b"".join(chunks).decode()
+    assert proc.returncode == 0, out + err
+    assert "listing complete" in err
+    assert fake.token not in out + err
+    assert out.splitlines()[0].startswith("REPOSITORY\tUNIQUE\tSHARED")

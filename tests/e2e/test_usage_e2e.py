@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from docr_async import APIStatusError, ValidationError
 from docr_async.cleanup import (
     RetentionPolicy,
     RetentionRules,
@@ -21,7 +22,7 @@ from docr_async.cleanup import (
     execute_plan,
 )
 from docr_async.models import GCType
-from docr_async.testing import FakeDOCR, GCConfig, SeedSpec
+from docr_async.testing import FakeDOCR, FaultConfig, GCConfig, SeedSpec
 
 from .helpers import client_for, running_fake
 
@@ -217,3 +218,26 @@ async def test_default_registry_and_progress_callback() -> None:
         assert {s[0] for s in seen} == set(fake.state.registry(REGISTRY).repositories)
         # Without a policy no tag listing is read (manifests carry their tags).
         assert not [r for r in fake.requests if r.path.endswith("/tags")]
+
+
+async def test_bad_arguments_are_refused_before_any_request() -> None:
+    async with populated() as (fake, client):
+        fake.clear_requests()
+        with pytest.raises(ValidationError):
+            await disk_usage(client, "Not_A_Registry")
+        with pytest.raises(ValueError, match="everything"):
+            await disk_usage(client, REGISTRY, gc_type="everything")
+        with pytest.raises(TypeError):
+            await disk_usage(client, REGISTRY, policy="keep 2")  # type: ignore[arg-type]
+        assert fake.requests == []
+
+
+async def test_a_failing_listing_raises_a_typed_error() -> None:
+    async with populated() as (fake, client):
+        # The registry and the repository listing succeed; every manifest listing fails.
+        fake.set_faults(FaultConfig(error_rate=1.0, error_statuses=(500,), skip_first=2))
+        with pytest.raises(APIStatusError) as caught:
+            await disk_usage(client, REGISTRY)
+        assert caught.value.status == 500
+        assert caught.value.request_id
+        assert fake.token not in str(caught.value)
