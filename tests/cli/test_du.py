@@ -165,15 +165,14 @@ def test_a_missing_registry_exits_4(docr: Docr) -> None:
     assert result.code == ExitCode.NOT_FOUND, str(result)
 
 
-def test_a_terminal_gets_a_table_with_bars(fake: Fake) -> None:
+def run_on_a_terminal(fake: Fake, args: list[str], stream: str) -> tuple[int, str, str]:
+    """Run ``docr`` with ``stream`` (stdout or stderr) on a pseudo-terminal, the other on a pipe."""
     primary, secondary = pty.openpty()
+    on_tty = {"stdout": secondary} if stream == "stdout" else {"stderr": secondary}
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **on_tty}
     env = base_env(DIGITALOCEAN_TOKEN=fake.token, COLUMNS="160")
     with subprocess.Popen(
-        [*DOCR, "--base-url", fake.url, "du", REGISTRY, *POLICY],
-        stdin=subprocess.DEVNULL,
-        stdout=secondary,
-        stderr=subprocess.PIPE,
-        env=env,
+        [*DOCR, "--base-url", fake.url, *args], stdin=subprocess.DEVNULL, env=env, **pipes
     ) as proc:
         os.close(secondary)
         chunks: list[bytes] = []
@@ -185,13 +184,21 @@ def test_a_terminal_gets_a_table_with_bars(fake: Fake) -> None:
             if not chunk:
                 break
             chunks.append(chunk)
+        other = proc.stderr if stream == "stdout" else proc.stdout
+        assert other is not None
+        piped = other.read().decode()
         proc.wait(timeout=COMMAND_TIMEOUT)
-        assert proc.stderr is not None
-        err = proc.stderr.read().decode()
     os.close(primary)
-    out = b"".join(chunks).decode()
-    assert proc.returncode == 0, out + err
+    terminal = b"".join(chunks).decode()
+    out, err = (terminal, piped) if stream == "stdout" else (piped, terminal)
     assert fake.token not in out + err
+    assert "Traceback" not in err
+    return proc.returncode, out, err
+
+
+def test_a_terminal_gets_a_table_with_bars(fake: Fake) -> None:
+    code, out, err = run_on_a_terminal(fake, ["du", REGISTRY, *POLICY], "stdout")
+    assert code == 0, out + err
     assert "Storage of example" in out
     assert "█" in out  # proportional bars
     assert "░" in out  # shop/* share their base layers
@@ -199,35 +206,10 @@ def test_a_terminal_gets_a_table_with_bars(fake: Fake) -> None:
     assert "\t" not in out
     for name in ("shop/api", "shop/web"):
         assert name in out
-    assert "Traceback" not in err
 
 
 def test_a_terminal_on_stderr_gets_the_progress_bar_and_a_pipe_gets_text(fake: Fake) -> None:
-    primary, secondary = pty.openpty()
-    env = base_env(DIGITALOCEAN_TOKEN=fake.token, COLUMNS="160")
-    with subprocess.Popen(
-        [*DOCR, "--base-url", fake.url, "du", REGISTRY],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=secondary,
-        env=env,
-    ) as proc:
-        os.close(secondary)
-        chunks: list[bytes] = []
-        while True:
-            try:
-                chunk = os.read(primary, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        assert proc.stdout is not None
-        out = proc.stdout.read().decode()
-        proc.wait(timeout=COMMAND_TIMEOUT)
-    os.close(primary)
-    err = b"".join(chunks).decode()
-    assert proc.returncode == 0, out + err
+    code, out, err = run_on_a_terminal(fake, ["du", REGISTRY], "stderr")
+    assert code == 0, out + err
     assert "listing complete" in err
-    assert fake.token not in out + err
     assert out.splitlines()[0].startswith("REPOSITORY\tUNIQUE\tSHARED")
