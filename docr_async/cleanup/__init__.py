@@ -8,6 +8,10 @@
 Per-repository rules (a native TOML/JSON rule list, or an AWS ECR lifecycle policy) load with
 ``RetentionRules.from_file(path)``; ``rules.evaluate(repository, tags, manifests, now)`` explains
 each tag's fate and yields the repository's plan.
+
+>>> usage = await disk_usage(client, "example", policy=policy)  # doctest: +SKIP
+
+reports where the storage goes (blobs counted once) and what the cleanup plus GC would free.
 """
 
 from .decisions import Decision, PolicyFileError, RepositoryDecisions, Verdict
@@ -22,6 +26,7 @@ from .planner import build_plan
 from .policy import Pattern, RetentionPolicy, parse_duration
 from .report import CleanupReport, ItemResult, ItemStatus
 from .rules import RetentionRules, Rule
+from .usage import RepositoryListing, RepositoryUsage, UsageReport, compute_usage, disk_usage
 
 __all__ = [
     "DEFAULT_REVERIFY_AFTER",
@@ -42,12 +47,17 @@ __all__ = [
     "PlanRefusedError",
     "PolicyFileError",
     "RepositoryDecisions",
+    "RepositoryListing",
+    "RepositoryUsage",
     "RetentionPolicy",
     "RetentionRules",
     "Rule",
+    "UsageReport",
     "Verdict",
     "build_plan",
     "collect_garbage",
+    "compute_usage",
+    "disk_usage",
     "execute_plan",
     "parse_duration",
     "plan_named_deletions",

@@ -16,6 +16,7 @@ from .account import options, subscription_app, validate_name
 from .cleanup import cleanup_command
 from .demo import demo_command
 from .docker import docker_config
+from .du import du_command
 from .gc import gc_app
 from .manifests import manifests_app
 from .registries import registries_app
@@ -47,6 +48,7 @@ app.command("options")(options)
 app.command("validate-name")(validate_name)
 app.command("docker-config")(docker_config)
 app.command("watch")(watch_command)
+app.command("du")(du_command)
 
 
 def _version(value: bool) -> None:
