@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
     Docr = Callable[..., Result]
 
-BASE = ["sha256:" + "a1" * 32, 31_457_280]
-RUNTIME = ["sha256:" + "b2" * 32, 12_582_912]
+BASE: tuple[str, int] = ("sha256:" + "a1" * 32, 31_457_280)
+RUNTIME: tuple[str, int] = ("sha256:" + "b2" * 32, 12_582_912)
 SHARED = BASE[1] + RUNTIME[1]
 POLICY = ("--keep-last", "2")
 
@@ -191,7 +191,11 @@ def run_on_a_terminal(fake: Fake, args: list[str], stream: str) -> tuple[int, st
     pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **on_tty}
     env = base_env(DIGITALOCEAN_TOKEN=fake.token, COLUMNS="160")
     with subprocess.Popen(
-        [*DOCR, "--base-url", fake.url, *args], stdin=subprocess.DEVNULL, env=env, **pipes
+        [*DOCR, "--base-url", fake.url, *args],
+        stdin=subprocess.DEVNULL,
+        env=env,
+        stdout=pipes["stdout"],
+        stderr=pipes["stderr"],
     ) as proc:
         os.close(secondary)
         chunks: list[bytes] = []

@@ -29,9 +29,9 @@ def report(policy: RetentionPolicy | None = None) -> UsageReport:
 
 
 def render(table: object, width: int) -> str:
-    console = Console(width=width, file=io.StringIO(), color_system=None)
-    console.print(table)
-    return console.file.getvalue()  # type: ignore[attr-defined]
+    out = io.StringIO()
+    Console(width=width, file=out, color_system=None).print(table)
+    return out.getvalue()
 
 
 def test_bars_are_proportional_unique_solid_and_shared_light() -> None:
