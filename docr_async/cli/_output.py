@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -29,7 +29,7 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Sequence
 
     from ..models import (
         GarbageCollection,
@@ -44,12 +44,16 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 __all__ = [
+    "Column",
+    "Listing",
     "Output",
     "OutputFormat",
+    "aligned_text",
     "gc_table",
     "human_bytes",
     "manifests_table",
     "options_table",
+    "parse_columns",
     "registries_table",
     "repositories_table",
     "short_digest",
@@ -65,6 +69,9 @@ class OutputFormat(StrEnum):
     """What stdout carries."""
 
     TABLE = "table"
+    """Rich tables on a terminal; plain aligned text (as ``text``) when stdout is not one."""
+    TEXT = "text"
+    """Plain aligned text, as doctl prints: raw values (full digests, bytes, ISO times)."""
     JSON = "json"
 
 
@@ -142,13 +149,18 @@ class Output:
         secrets: Iterable[str] = (),
         stdout: Any = None,
         stderr: Any = None,
+        columns: Sequence[str] | None = None,
+        no_header: bool = False,
     ) -> None:
         self.format = fmt
+        self.columns = list(columns) if columns else None
+        self.no_header = no_header
         self._secrets = tuple(s for s in secrets if s)
         out_file = stdout if stdout is not None else sys.stdout
         err_file = stderr if stderr is not None else sys.stderr
         self._out_file = out_file
         out_tty = _isatty(out_file)
+        self.plain = fmt is OutputFormat.TEXT or (fmt is OutputFormat.TABLE and not out_tty)
         self.out = Console(file=out_file, highlight=False, width=None if out_tty else _PIPE_WIDTH)
         self.err = Console(file=err_file, highlight=False, soft_wrap=True, stderr=err_file is sys.stderr)
 
@@ -187,9 +199,48 @@ class Output:
             self.show(table(data))
 
     def show(self, renderable: Any) -> None:
-        """Print a rich renderable (a table) to stdout."""
-        self.out.print(renderable)
+        """Print a :class:`Listing` (a table, or plain text when not on a terminal) or a renderable."""
+        if isinstance(renderable, Listing):
+            self._show_listing(renderable)
+        elif self.plain and isinstance(renderable, Text):
+            self.emit_text(self.redact(renderable.plain))
+        elif self.plain and isinstance(renderable, Table):
+            self._out_file.write(self._table_text(renderable))
+        else:
+            self.out.print(self._redacted(renderable))
         self._out_file.flush()
+
+    def _show_listing(self, listing: Listing) -> None:
+        columns = listing.pick(self.columns)
+        header = None if self.no_header else [column.name for column in columns]
+        if self.plain:
+            rows = [[self.redact(column.raw(row)) for column in columns] for row in listing.rows]
+            self._out_file.write(aligned_text(header, rows))
+            return
+        table = Table(header_style="bold", show_header=not self.no_header)
+        for column in columns:
+            table.add_column(column.header, justify="right" if column.right else "left", overflow="fold")
+        for row in listing.rows:
+            table.add_row(*(self.redact(column.shown(row)) for column in columns))
+        self.out.print(table)
+
+    def _table_text(self, table: Table) -> str:
+        """A rich table as plain aligned text (title first, when it has one), secrets removed."""
+        cells = [[_cell_text(cell) for cell in column.cells] for column in table.columns]
+        rows = [[self.redact(column[i]) for column in cells] for i in range(table.row_count)]
+        header = None if self.no_header else [self.redact(_cell_text(c.header)) for c in table.columns]
+        title = f"{self.redact(_cell_text(table.title))}\n" if table.title and not self.no_header else ""
+        return title + aligned_text(header, rows)
+
+    def _redacted(self, renderable: Any) -> Any:
+        """A rich table with every secret removed from its cells (other renderables as they are)."""
+        if not self._secrets or not isinstance(renderable, Table):
+            return renderable
+        for column in renderable.columns:
+            column._cells = [self.redact(cell) if isinstance(cell, str) else cell for cell in column._cells]
+        if isinstance(renderable.title, str):
+            renderable.title = self.redact(renderable.title)
+        return renderable
 
     def info(self, message: str, style: str = "") -> None:
         """A status line on stderr."""
@@ -226,11 +277,113 @@ class Output:
         )
 
 
+def _cell_text(cell: Any) -> str:
+    if isinstance(cell, Text):
+        return cell.plain
+    if isinstance(cell, str):
+        return Text.from_markup(cell).plain  # a rich table reads str cells as markup
+    return str(cell) if cell is not None else ""
+
+
 def _isatty(stream: Any) -> bool:
     try:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
+
+
+@attrs.frozen
+class Column:
+    """One column of a listing: its doctl name (``--format``), its table header and its value.
+
+    Attributes:
+        name: The doctl column name (``Tag``, ``ManifestDigest``...), as ``--format`` takes it.
+        header: The header of the terminal table.
+        value: The raw value of a row (plain text prints it as is: full digests, bytes, ISO times).
+        pretty: How the terminal table shows the value (short digests, KiB, seconds).
+        right: Right-aligned in the terminal table.
+    """
+
+    name: str
+    header: str
+    value: Callable[[Any], Any]
+    pretty: Callable[[Any], str] | None = None
+    right: bool = attrs.field(default=False, kw_only=True)
+
+    def raw(self, row: Any) -> str:
+        """The cell as plain text prints it (``-`` when empty)."""
+        value = self.value(row)
+        if value is None or value == "":
+            return "-"
+        if isinstance(value, datetime):
+            return value.isoformat().replace("+00:00", "Z")
+        if isinstance(value, Enum):
+            return str(value.value)
+        return str(value)
+
+    def shown(self, row: Any) -> str:
+        """The cell as the terminal table shows it."""
+        value = self.value(row)
+        if self.pretty is not None:
+            return self.pretty(value)
+        return self.raw(row)
+
+
+@attrs.frozen
+class Listing:
+    """Rows and the columns they can be shown with (``--format`` picks among ``columns``).
+
+    Attributes:
+        columns: Every column the listing has.
+        default: The names of the columns shown without ``--format``.
+        rows: The items.
+    """
+
+    columns: tuple[Column, ...]
+    default: tuple[str, ...]
+    rows: list[Any]
+
+    def names(self) -> list[str]:
+        """The column names ``--format`` accepts."""
+        return [column.name for column in self.columns]
+
+    def pick(self, wanted: Sequence[str] | None) -> list[Column]:
+        """The columns to show: ``wanted`` (case-insensitive names), else the default ones.
+
+        Raises:
+            ValueError: If a wanted name is not a column of this listing.
+        """
+        by_name = {column.name.lower(): column for column in self.columns}
+        chosen = []
+        for name in wanted if wanted else self.default:
+            column = by_name.get(name.strip().lower())
+            if column is None:
+                raise ValueError(
+                    f"--format: unknown column {name.strip()!r}; choose from {', '.join(self.names())}"
+                )
+            chosen.append(column)
+        return chosen
+
+
+def parse_columns(value: str | None) -> list[str] | None:
+    """``--format Tag,ManifestDigest`` -> ``["Tag", "ManifestDigest"]`` (``None`` or empty: default)."""
+    if not value:
+        return None
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    return names or None
+
+
+def aligned_text(header: Sequence[str] | None, rows: Sequence[Sequence[str]]) -> str:
+    """Left-aligned columns separated by at least three spaces, as doctl's text output."""
+    lines = ([list(header)] if header else []) + [list(row) for row in rows]
+    if not lines:
+        return ""
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    out = []
+    for line in lines:
+        cells = [cell.ljust(width) for cell, width in zip(line, widths, strict=True)]
+        out.append("   ".join(cells).rstrip())
+    return "\n".join(out) + "\n"
 
 
 # ---- tables -----------------------------------------------------------------------------------
@@ -244,88 +397,138 @@ def _table(title: str | None, *columns: str, right: Iterable[str] = ()) -> Table
     return table
 
 
-def registries_table(registries: Iterable[Registry]) -> Table:
+def registries_table(registries: Iterable[Registry]) -> Listing:
     """Registries: name, region, storage, tier, created."""
-    table = _table(None, "NAME", "REGION", "STORAGE", "TIER", "CREATED", right=("STORAGE",))
-    for reg in registries:
-        tier = reg.subscription.tier.slug if reg.subscription and reg.subscription.tier else "-"
-        table.add_row(
-            reg.name, reg.region or "-", human_bytes(reg.storage_usage_bytes), tier, when(reg.created_at)
-        )
-    return table
+    return Listing(
+        (
+            Column("Name", "NAME", lambda r: r.name),
+            Column("Endpoint", "ENDPOINT", lambda r: f"registry.digitalocean.com/{r.name}"),
+            Column("Region", "REGION", lambda r: r.region),
+            Column(
+                "StorageUsageBytes",
+                "STORAGE",
+                lambda r: r.storage_usage_bytes,
+                human_bytes,
+                right=True,
+            ),
+            Column("Tier", "TIER", _tier_slug),
+            Column("CreatedAt", "CREATED", lambda r: r.created_at, when),
+        ),
+        ("Name", "Region", "StorageUsageBytes", "Tier", "CreatedAt"),
+        list(registries),
+    )
 
 
-def repositories_table(repos: Iterable[RepositoryV2]) -> Table:
+def _tier_slug(registry: Registry) -> str | None:
+    subscription = registry.subscription
+    return subscription.tier.slug if subscription and subscription.tier else None
+
+
+def repositories_table(repos: Iterable[RepositoryV2]) -> Listing:
     """Repositories: name, tag and manifest counts, latest push."""
-    table = _table(
-        None,
-        "NAME",
-        "TAGS",
-        "MANIFESTS",
-        "LATEST PUSH",
-        "LATEST SIZE",
-        right=("TAGS", "MANIFESTS", "LATEST SIZE"),
+    return Listing(
+        (
+            Column("Name", "NAME", lambda r: r.name),
+            Column("RegistryName", "REGISTRY", lambda r: r.registry_name),
+            Column("TagCount", "TAGS", lambda r: r.tag_count, right=True),
+            Column("ManifestCount", "MANIFESTS", lambda r: r.manifest_count, right=True),
+            Column(
+                "LatestManifest",
+                "LATEST DIGEST",
+                lambda r: r.latest_manifest.digest if r.latest_manifest else None,
+                short_digest,
+            ),
+            Column(
+                "UpdatedAt",
+                "LATEST PUSH",
+                lambda r: r.latest_manifest.updated_at if r.latest_manifest else None,
+                when,
+            ),
+            Column(
+                "CompressedSizeBytes",
+                "LATEST SIZE",
+                lambda r: r.latest_manifest.compressed_size_bytes if r.latest_manifest else None,
+                human_bytes,
+                right=True,
+            ),
+        ),
+        ("Name", "TagCount", "ManifestCount", "UpdatedAt", "CompressedSizeBytes"),
+        list(repos),
     )
-    for repo in repos:
-        latest = repo.latest_manifest
-        table.add_row(
-            repo.name,
-            str(repo.tag_count if repo.tag_count is not None else "-"),
-            str(repo.manifest_count if repo.manifest_count is not None else "-"),
-            when(latest.updated_at) if latest else "-",
-            human_bytes(latest.compressed_size_bytes) if latest else "-",
-        )
-    return table
 
 
-def tags_table(tags: Iterable[Tag]) -> Table:
+def tags_table(tags: Iterable[Tag]) -> Listing:
     """Tags: tag, digest, size, pushed."""
-    table = _table(None, "TAG", "DIGEST", "COMPRESSED", "UPDATED", right=("COMPRESSED",))
-    for tag in tags:
-        table.add_row(
-            tag.tag,
-            short_digest(tag.manifest_digest),
-            human_bytes(tag.compressed_size_bytes),
-            when(tag.updated_at),
-        )
-    return table
-
-
-def manifests_table(manifests: Iterable[Manifest]) -> Table:
-    """Manifests: digest, tags, size, pushed."""
-    table = _table(None, "DIGEST", "TAGS", "COMPRESSED", "UPDATED", right=("COMPRESSED",))
-    for manifest in manifests:
-        table.add_row(
-            short_digest(manifest.digest),
-            ", ".join(manifest.tags) if manifest.tags else "(untagged)",
-            human_bytes(manifest.compressed_size_bytes),
-            when(manifest.updated_at),
-        )
-    return table
-
-
-def gc_table(gcs: Iterable[GarbageCollection]) -> Table:
-    """Garbage collections: uuid, status, blobs, freed, created, updated."""
-    table = _table(
-        None,
-        "UUID",
-        "STATUS",
-        "BLOBS DELETED",
-        "FREED",
-        "CREATED",
-        "UPDATED",
-        right=("BLOBS DELETED", "FREED"),
+    return Listing(
+        (
+            Column("Tag", "TAG", lambda t: t.tag),
+            Column("ManifestDigest", "DIGEST", lambda t: t.manifest_digest, short_digest),
+            Column(
+                "CompressedSizeBytes",
+                "COMPRESSED",
+                lambda t: t.compressed_size_bytes,
+                human_bytes,
+                right=True,
+            ),
+            Column("SizeBytes", "SIZE", lambda t: t.size_bytes, human_bytes, right=True),
+            Column("UpdatedAt", "UPDATED", lambda t: t.updated_at, when),
+            Column("RegistryName", "REGISTRY", lambda t: t.registry_name),
+            Column("Repository", "REPOSITORY", lambda t: t.repository),
+        ),
+        ("Tag", "ManifestDigest", "CompressedSizeBytes", "UpdatedAt"),
+        list(tags),
     )
-    for gc in gcs:
-        table.add_row(
-            gc.uuid,
-            gc.status,
-            str(gc.blobs_deleted if gc.blobs_deleted is not None else "-"),
-            human_bytes(gc.freed_bytes),
-            when(gc.created_at),
-            when(gc.updated_at),
-        )
-    return table
+
+
+def _compressed(row: Tag | Manifest) -> int | None:
+    return row.compressed_size_bytes
+
+
+def _manifest_tags(manifest: Manifest) -> str | None:
+    return ",".join(manifest.tags) if manifest.tags else None
+
+
+def manifests_table(manifests: Iterable[Manifest]) -> Listing:
+    """Manifests: digest, tags, size, pushed."""
+    return Listing(
+        (
+            Column("Digest", "DIGEST", lambda m: m.digest, short_digest),
+            Column(
+                "Tags", "TAGS", lambda m: ",".join(m.tags) if m.tags else None, lambda v: v or "(untagged)"
+            ),
+            Column(
+                "CompressedSizeBytes",
+                "COMPRESSED",
+                lambda m: m.compressed_size_bytes,
+                human_bytes,
+                right=True,
+            ),
+            Column("SizeBytes", "SIZE", lambda m: m.size_bytes, human_bytes, right=True),
+            Column("UpdatedAt", "UPDATED", lambda m: m.updated_at, when),
+            Column("RegistryName", "REGISTRY", lambda m: m.registry_name),
+            Column("Repository", "REPOSITORY", lambda m: m.repository),
+        ),
+        ("Digest", "Tags", "CompressedSizeBytes", "UpdatedAt"),
+        list(manifests),
+    )
+
+
+def gc_table(gcs: Iterable[GarbageCollection]) -> Listing:
+    """Garbage collections: uuid, status, blobs, freed, created, updated."""
+    return Listing(
+        (
+            Column("UUID", "UUID", lambda g: g.uuid),
+            Column("RegistryName", "REGISTRY", lambda g: g.registry_name),
+            Column("Status", "STATUS", lambda g: g.status),
+            Column("Type", "TYPE", lambda g: g.type),
+            Column("BlobsDeleted", "BLOBS DELETED", lambda g: g.blobs_deleted, right=True),
+            Column("FreedBytes", "FREED", lambda g: g.freed_bytes, human_bytes, right=True),
+            Column("CreatedAt", "CREATED", lambda g: g.created_at, when),
+            Column("UpdatedAt", "UPDATED", lambda g: g.updated_at, when),
+        ),
+        ("UUID", "Status", "BlobsDeleted", "FreedBytes", "CreatedAt", "UpdatedAt"),
+        list(gcs),
+    )
 
 
 def options_table(options: RegistryOptions) -> Table:

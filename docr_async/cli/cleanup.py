@@ -26,7 +26,6 @@ from ..cleanup import (
     collect_garbage,
 )
 from ..exceptions import DOCRError
-from ..names import validate_registry_name
 from ._common import Cli, GCTypeChoice, OutputOpt, cli
 from ._exit import ExitCode, describe_error, exit_code_for
 from ._output import Output, human_bytes
@@ -53,7 +52,9 @@ class _State:
 def cleanup_command(
     ctx: typer.Context,
     *,
-    registry: Annotated[str, typer.Argument(help="Registry to clean.")],
+    registry: Annotated[
+        str | None, typer.Argument(help="Registry to clean (default: the account's only registry).")
+    ] = None,
     keep_last: Annotated[
         int | None,
         typer.Option(
@@ -162,7 +163,7 @@ def cleanup_command(
     actually frees storage.
     """
     c = cli(ctx, output)
-    registry = c.check(lambda: validate_registry_name(registry))
+    registry = c.registry_name(registry)
     dry_run = not (apply or yes)
     policy_options = [
         keep_last is not None,

@@ -8,7 +8,7 @@ import typer
 
 from ..cleanup.plan import DeletionKind
 from ._bulk import ConcurrencyOpt, RepositoryOpt, delete_many
-from ._common import ForceOpt, NewestLimitOpt, OutputOpt, RegistryOpt, cli
+from ._common import ForceOpt, FormatOpt, NewestLimitOpt, NoHeaderOpt, OutputOpt, RegistryOpt, cli
 from ._output import tags_table
 
 __all__ = ["tags_app"]
@@ -24,9 +24,11 @@ def tags_list(
     registry: RegistryOpt = None,
     limit: NewestLimitOpt = None,
     output: OutputOpt = None,
+    columns: FormatOpt = None,
+    no_header: NoHeaderOpt = False,
 ) -> None:
     """List the tags of a repository, newest first."""
-    c = cli(ctx, output)
+    c = cli(ctx, output, registry=registry, columns=columns, no_header=no_header, listing=tags_table)
     tags = c.run(lambda client: client.tags.list(repository, registry=registry).collect(limit))
     c.out.result(tags, tags_table)
 
@@ -43,12 +45,13 @@ def tags_delete(
     output: OutputOpt = None,
 ) -> None:
     """Delete tags, concurrently. A tag that is already gone counts as deleted."""
+    c = cli(ctx, output, registry=registry)
     delete_many(
-        cli(ctx, output),
+        c,
         DeletionKind.TAG,
         tags,
         repository=repository,
-        registry=registry,
+        registry=c.registry_name(registry, repository),
         force=force,
         concurrency=concurrency,
     )
