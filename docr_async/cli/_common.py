@@ -269,16 +269,20 @@ def cli(
     columns: str | None = None,
     no_header: bool = False,
     listing: Callable[[list[Any]], Listing] | None = None,
+    repository: str | None = None,
 ) -> Cli:
     """The :class:`Cli` of a command, from the global settings and its own options.
 
-    ``registry`` is the registry the command names (``None``: the default registry);
+    ``registry`` is the registry the command names (``None``: the default registry, or the one
+    in ``repository`` when that is a pasted ``registry.digitalocean.com/<registry>/<repo>``);
     ``columns`` and ``no_header`` are its ``--format`` and ``--no-header``, checked against the
     columns of ``listing`` (an unknown column exits 2 before any request).
     """
     settings = ctx.find_root().obj
     if not isinstance(settings, Settings):
         settings = Settings()
+    if registry is None and repository is not None and repository.startswith(REGISTRY_HOST + "/"):
+        registry = repository.removeprefix(REGISTRY_HOST + "/").partition("/")[0] or None
     c = Cli(settings, output, registry=registry, columns=columns, no_header=no_header)
     if listing is not None and c.out.columns:
         c.check(lambda: listing([]).pick(c.out.columns))

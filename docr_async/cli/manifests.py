@@ -31,7 +31,15 @@ def manifests_list(
     no_header: NoHeaderOpt = False,
 ) -> None:
     """List the manifests of a repository, newest first."""
-    c = cli(ctx, output, registry=registry, columns=columns, no_header=no_header, listing=manifests_table)
+    c = cli(
+        ctx,
+        output,
+        registry=registry,
+        columns=columns,
+        no_header=no_header,
+        listing=manifests_table,
+        repository=repository,
+    )
     manifests = c.run(lambda client: client.manifests.list(repository, registry=registry).collect())
     if untagged_only:
         manifests = [m for m in manifests if m.is_untagged]

@@ -28,7 +28,15 @@ def tags_list(
     no_header: NoHeaderOpt = False,
 ) -> None:
     """List the tags of a repository, newest first."""
-    c = cli(ctx, output, registry=registry, columns=columns, no_header=no_header, listing=tags_table)
+    c = cli(
+        ctx,
+        output,
+        registry=registry,
+        columns=columns,
+        no_header=no_header,
+        listing=tags_table,
+        repository=repository,
+    )
     tags = c.run(lambda client: client.tags.list(repository, registry=registry).collect(limit))
     c.out.result(tags, tags_table)
 
