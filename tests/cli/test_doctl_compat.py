@@ -126,7 +126,9 @@ def test_registry_is_optional_and_an_invalid_env_registry_spares_explicit_ones(f
     implicit = run("tags", "list", "api", "-u", fake.url, env=bad)
     assert implicit.code == 2
     assert "$DIGITALOCEAN_REGISTRY 'Not A Name!'" in implicit.stderr
-    good = run("tags", "list", "api", "-u", fake.url, "-o", "json", env={**env, "DIGITALOCEAN_REGISTRY": REGISTRY})
+    good = run(
+        "tags", "list", "api", "-u", fake.url, "-o", "json", env={**env, "DIGITALOCEAN_REGISTRY": REGISTRY}
+    )
     assert good.json() == explicit.json()
 
 
@@ -151,7 +153,9 @@ def test_token_from_doctls_config_file_and_contexts(fake: Fake, tmp_path: Path) 
     assert "nope" in missing.stderr
     assert "default, stale, work" in missing.stderr
     # The environment comes first.
-    env_first = run("repository", "list-v2", "-u", fake.url, env={**env, "DIGITALOCEAN_TOKEN": "dop_v1_" + "2" * 64})
+    env_first = run(
+        "repository", "list-v2", "-u", fake.url, env={**env, "DIGITALOCEAN_TOKEN": "dop_v1_" + "2" * 64}
+    )
     assert env_first.code == 3
     # No token anywhere: the message speaks CLI.
     nothing = run("repository", "list-v2", "-u", fake.url, env={"HOME": str(tmp_path / "empty")})
