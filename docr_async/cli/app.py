@@ -36,9 +36,9 @@ __all__ = ["app", "run_app"]
 app = typer.Typer(
     name="docr",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_show_locals=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,
 )
 app.add_typer(registries_app, name="registries")
 app.add_typer(repos_app, name="repos")
