@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "GC_TYPES",
     "Cli",
     "ForceOpt",
     "FormatOpt",
@@ -90,6 +91,10 @@ class GCTypeChoice(StrEnum):
     def api(self) -> GCType:
         """The API's value (``untagged manifests and unreferenced blobs`` ...)."""
         return GCType(self.value.replace("-", " "))
+
+
+GC_TYPES = " | ".join(choice.value for choice in GCTypeChoice)
+"""The garbage collection types, for help texts (too long for a metavar at 80 columns)."""
 
 
 @attrs.frozen(kw_only=True)

@@ -26,7 +26,7 @@ from ..cleanup import (
     collect_garbage,
 )
 from ..exceptions import DOCRError
-from ._common import Cli, GCTypeChoice, OutputOpt, cli
+from ._common import GC_TYPES, Cli, GCTypeChoice, OutputOpt, cli
 from ._exit import ExitCode, describe_error, exit_code_for
 from ._output import Output, human_bytes
 
@@ -123,7 +123,8 @@ def cleanup_command(
         bool, typer.Option("--gc-wait/--no-gc-wait", help="Wait for the garbage collection to end.")
     ] = True,
     gc_type: Annotated[
-        GCTypeChoice, typer.Option("--gc-type", help="What the garbage collection removes.")
+        GCTypeChoice,
+        typer.Option("--gc-type", metavar="<type>", help=f"What the garbage collection removes: {GC_TYPES}."),
     ] = GCTypeChoice.UNTAGGED_MANIFESTS_AND_UNREFERENCED_BLOBS,
     gc_timeout: Annotated[
         float,

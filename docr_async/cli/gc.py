@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..models import GCStatus
-from ._common import Cli, FormatOpt, GCTypeChoice, NewestLimitOpt, NoHeaderOpt, OutputOpt, cli
+from ._common import GC_TYPES, Cli, FormatOpt, GCTypeChoice, NewestLimitOpt, NoHeaderOpt, OutputOpt, cli
 from ._exit import ExitCode
 from ._output import gc_table
 
@@ -37,7 +37,7 @@ def gc_start(
     *,
     registry: RegistryArg = None,
     gc_type: Annotated[
-        GCTypeChoice, typer.Option("--type", help="What to remove.")
+        GCTypeChoice, typer.Option("--type", metavar="<type>", help=f"What to remove: {GC_TYPES}.")
     ] = GCTypeChoice.UNTAGGED_MANIFESTS_AND_UNREFERENCED_BLOBS,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until it ends.")] = False,
     timeout: TimeoutOpt = 1800.0,
