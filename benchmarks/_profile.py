@@ -96,4 +96,4 @@ def cumulative_share(stats: pstats.Stats, file_part: str, func: str) -> float:
     inside = sum(
         entry[3] for (filename, _line, name), entry in raw.items() if name == func and file_part in filename
     )
-    return inside / total
+    return float(inside / total)

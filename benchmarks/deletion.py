@@ -118,25 +118,25 @@ def run(ctx: Context) -> Section:
     summary: dict[str, dict[str, float]] = {}
     for variant, runs in samples.items():
         wall = median([r["wall"] for r in runs])
-        ok = median([r["ok"] for r in runs])
+        ok_median = median([r["ok"] for r in runs])
         shares = [(math.ceil(r["ok"] / limit) - 1) * window / r["wall"] if r["ok"] else 0.0 for r in runs]
         client = [r["client_429s"] for r in runs if r["client_429s"] is not None]
-        kinds = sum((r["kinds"] for r in runs), Counter())
+        kinds: Counter[str] = sum((r["kinds"] for r in runs), Counter())
         summary[variant] = {
             "share": median(shares),
             "served": median([r["served_429s"] for r in runs]),
             "failures": median([r["failures"] for r in runs]),
             "client": median(client) if client else float("nan"),
         }
-        failures = f"{summary[variant]['failures']:.0f}"
+        failed = f"{summary[variant]['failures']:.0f}"
         if kinds:
-            failures += " (" + ", ".join(f"{k}" for k in sorted(kinds)) + ")"
+            failed += " (" + ", ".join(f"{k}" for k in sorted(kinds)) + ")"
         section.rows.append(
             [
                 variant,
                 fmt_s(wall),
-                f"{ok:.0f}",
-                failures,
+                f"{ok_median:.0f}",
+                failed,
                 f"{summary[variant]['share']:.1%}",
                 f"{summary[variant]['client']:.0f}" if client else "n/a (pydo keeps no count)",
                 f"{summary[variant]['served']:.0f}",

@@ -91,12 +91,12 @@ def _breakdown(runs: int) -> str:
         [f"`{pkg}`", str(len(times)), f"{sum(times):.1f}"]
         for pkg, times in sorted(per_package.items(), key=lambda kv: -sum(kv[1]))
     ]
-    top = sorted(per_module.items(), key=lambda kv: -kv[1])[:8]
+    slowest = sorted(per_module.items(), key=lambda kv: -kv[1])[:8]
     return (
         f"**Where `import docr_async` spends its time beyond aiohttp** (`python -X importtime`, "
         f"median self time of {runs} run(s), modules that `import aiohttp` does not load):\n\n"
         + table(["package", "modules", "self ms"], rows)
         + "\n\nSlowest modules: "
-        + ", ".join(f"`{name}` {ms:.1f} ms" for name, ms in top)
+        + ", ".join(f"`{name}` {ms:.1f} ms" for name, ms in slowest)
         + "."
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import time
 from typing import TYPE_CHECKING
@@ -110,7 +111,7 @@ def run(ctx: Context) -> Section:
                 if rep >= n:
                     continue
                 server = fake.cpu_seconds()
-                seconds, cpu, count = asyncio.run(_timed(lambda factory=factory: factory(fake)))
+                seconds, cpu, count = asyncio.run(_timed(functools.partial(factory, fake)))
                 server = fake.cpu_seconds() - server
                 if count != total:
                     raise AssertionError(f"{label}: listed {count} tags, expected {total}")

@@ -58,7 +58,9 @@ async def _worker(url: str, token: str, requests: int, limiter_on: bool, start_a
     }
 
 
-def _run_workers(fake: FakeServer, workers: int, work: int, limiter_on: bool, timeout: float) -> list[dict]:
+def _run_workers(
+    fake: FakeServer, workers: int, work: int, limiter_on: bool, timeout: float
+) -> list[dict[str, Any]]:
     start_at = time.time() + 2.0  # time for every child to import and connect
     share = [work // workers + (i < work % workers) for i in range(workers)]
     procs: list[subprocess.Popen[bytes]] = []
@@ -157,7 +159,7 @@ def run(ctx: Context) -> Section:
     ]
     for (workers, limiter_on), runs in sorted(samples.items(), key=lambda kv: (kv[0][0], not kv[0][1])):
         wall = median([r["wall"] for r in runs])
-        kinds = sum((r["kinds"] for r in runs), Counter())
+        kinds: Counter[str] = sum((r["kinds"] for r in runs), Counter())
         failed = f"{median([r['failed'] for r in runs]):.0f}"
         if kinds:
             failed += " (" + ", ".join(sorted(kinds)) + ")"

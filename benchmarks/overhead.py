@@ -67,10 +67,10 @@ async def client_call(variant: str, fake: FakeServer) -> AsyncIterator[Call]:
 
             yield plain
     else:
-        async with pydo.aio.Client(token=fake.token, endpoint=fake.url) as client:
+        async with pydo.aio.Client(token=fake.token, endpoint=fake.url) as official_client:
 
             async def official() -> int:
-                body = await client.registries.list_repository_tags(
+                body = await official_client.registries.list_repository_tags(
                     REGISTRY, REPOSITORY, per_page=PER_PAGE, enforce_https=False
                 )
                 return len(body["tags"])
@@ -165,8 +165,9 @@ def run(ctx: Context) -> Section:
         "client CPU vs aiohttp",
     ]
     med: dict[tuple[int, str], tuple[float, float, float]] = {}
-    for key, values in samples.items():
-        med[key] = tuple(median([v[i] for v in values]) for i in range(3))  # type: ignore[assignment]
+    for key, per_run in samples.items():
+        wall, client_cpu, server_cpu = (median([v[i] for v in per_run]) for i in range(3))
+        med[key] = (wall, client_cpu, server_cpu)
     for concurrency in CONCURRENCY:
         base = med[(concurrency, AIOHTTP)]
         for variant in VARIANTS:

@@ -34,7 +34,7 @@ class _CompatClientResponse(ClientResponse):
         super().__init__(method, url, **kwargs)
 
 
-aioresponses.core.ClientResponse = _CompatClientResponse  # type: ignore[misc]
+aioresponses.core.ClientResponse = _CompatClientResponse  # type: ignore[attr-defined]  # not re-exported
 
 
 # Hypothesis: no per-example deadline (CI machines are shared and timing is not what these tests

@@ -10,7 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from docr_async import ValidationError
-from docr_async.cleanup import CleanupPlan, DeletionKind, RetentionPolicy, parse_duration, plan_repository
+from docr_async.cleanup import (
+    CleanupPlan,
+    Deletion,
+    DeletionKind,
+    RetentionPolicy,
+    parse_duration,
+    plan_repository,
+)
 from docr_async.cleanup.plan import expected_freed_bytes
 from docr_async.models import Blob, Manifest, Tag
 
@@ -40,14 +47,14 @@ def manifest(n: int, tags: tuple[str, ...], days_old: float = 10.0, blobs: tuple
     )
 
 
-def deleted_tags(plan_deletions: tuple[object, ...]) -> set[str]:
+def deleted_tags(plan_deletions: tuple[Deletion, ...]) -> set[str]:
     out: set[str] = set()
     for d in plan_deletions:
-        assert hasattr(d, "kind")
-        if d.kind is DeletionKind.TAG:  # type: ignore[attr-defined]
-            out.add(d.tag)  # type: ignore[attr-defined]
+        if d.kind is DeletionKind.TAG:
+            assert d.tag is not None
+            out.add(d.tag)
         else:
-            out.update(d.tags)  # type: ignore[attr-defined]
+            out.update(d.tags)
     return out
 
 
@@ -90,7 +97,7 @@ def test_glob_and_regex_patterns() -> None:
 @pytest.mark.parametrize("bad", [-1, 1.5, True, "3"])
 def test_keep_last_validation(bad: object) -> None:
     with pytest.raises(ValidationError, match="keep_last"):
-        RetentionPolicy(keep_last=bad)  # type: ignore[arg-type]
+        RetentionPolicy(keep_last=bad)
 
 
 def test_a_policy_that_would_delete_every_tag_is_refused() -> None:

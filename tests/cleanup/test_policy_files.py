@@ -503,7 +503,7 @@ def test_each_repository_gets_exactly_its_first_matching_rule_and_that_rule_deci
         assert result.rule_index == expected_index
 
         # Every tag has exactly one decision; every decision names the rule that made it.
-        tag_decisions = [d.tag for d in result.decisions if d.kind is DeletionKind.TAG]
+        tag_decisions = [str(d.tag) for d in result.decisions if d.kind is DeletionKind.TAG]
         assert sorted(tag_decisions) == sorted(t.tag for t in tags)
         assert {d.rule for d in result.decisions} <= {result.rule}
         if expected_index is None:

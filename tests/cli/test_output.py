@@ -10,6 +10,7 @@ import pytest
 
 from docr_async import (
     APIConnectionError,
+    APIStatusError,
     AuthenticationError,
     ConfigurationError,
     ConflictError,
@@ -30,7 +31,7 @@ from docr_async.cli._output import Output, OutputFormat, human_bytes, short_dige
 from docr_async.exceptions import GarbageCollectionActiveError
 
 
-def status(cls: type, code: int) -> object:
+def status(cls: type[APIStatusError], code: int) -> APIStatusError:
     return cls(status=code, message="boom", error_id="some_id", request_id="req-1")
 
 

@@ -168,7 +168,7 @@ def to_wire(obj: Any) -> Any:
             if a.name == "extra":
                 continue
             value = getattr(obj, a.name)
-            default = a.default.factory() if isinstance(a.default, attrs.Factory) else a.default
+            default = a.default.factory() if isinstance(a.default, attrs.Factory) else a.default  # type: ignore[arg-type]  # attrs types Factory as a function; it is a class
             if value == default and type(value) is type(default):
                 continue
             out[a.name] = to_wire(value)

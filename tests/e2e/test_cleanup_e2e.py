@@ -23,7 +23,7 @@ from docr_async.cleanup import (
 )
 from docr_async.testing import FakeDOCR, FaultConfig, ReadOnlyRegistryError, SeedSpec
 
-from .helpers import FAST_GC, client_for, other_tasks, running_fake
+from .helpers import FAST_GC, client_for, other_tasks, request_driven_clock, running_fake
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -62,8 +62,8 @@ def expected_after(before: dict[str, dict[str, object]], plan: CleanupPlan) -> d
     after = {name: {"tags": dict(v["tags"]), "manifests": dict(v["manifests"])} for name, v in before.items()}  # type: ignore[call-overload]
     for d in plan.deletions:
         repo = after[d.repository]
-        tags: dict[str, str] = repo["tags"]  # type: ignore[assignment]
-        manifests: dict[str, list[str]] = repo["manifests"]  # type: ignore[assignment]
+        tags: dict[str, str] = repo["tags"]
+        manifests: dict[str, list[str]] = repo["manifests"]
         if d.kind is DeletionKind.TAG:
             assert d.tag is not None
             del tags[d.tag]
@@ -225,7 +225,9 @@ async def test_auth_failure_while_rechecking_manifests_raises_before_any_delete(
 
 
 async def test_gc_after_cleanup_frees_storage_and_blocks_writes_while_running() -> None:
-    async with seeded() as (fake, client):
+    # A GC step (0.02 s) is two responses: the collection is still running for the checks below
+    # (how many requests they make does not depend on the machine's speed).
+    async with seeded(**request_driven_clock(0.01)) as (fake, client):
         plan = await build_plan(client, REGISTRY, POLICY)
         assert plan.expected_freed_bytes > 0
         assert (await execute_plan(client, plan)).ok

@@ -17,7 +17,7 @@ import pytest
 from aiohttp import web
 
 from docr_async import DOCRClient, ListingChangedError, PaginationError, RateLimiter
-from docr_async.pagination import DEFAULT_MAX_REREADS
+from docr_async.pagination import DEFAULT_MAX_REREADS, OnChange
 
 from .helpers import FAST_RETRY
 
@@ -115,11 +115,11 @@ def names(n: int) -> list[str]:
     return [f"t{i:04d}" for i in range(n)]
 
 
-async def tags(c: DOCRClient, mode: str = "reread", per_page: int = 10) -> list[str]:
+async def tags(c: DOCRClient, mode: OnChange = "reread", per_page: int = 10) -> list[str]:
     return [t.tag async for t in c.tags.list("app", registry="example", per_page=per_page, on_change=mode)]
 
 
-async def repos(c: DOCRClient, mode: str = "reread", per_page: int = 10) -> list[str]:
+async def repos(c: DOCRClient, mode: OnChange = "reread", per_page: int = 10) -> list[str]:
     return [r.name async for r in c.repositories.list("example", per_page=per_page, on_change=mode)]
 
 

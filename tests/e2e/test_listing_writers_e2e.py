@@ -46,9 +46,9 @@ class Listing:
     suffix: str  # the listing's path ends with this
     seed: Callable[[FakeDOCR], None]
     keys: Callable[[FakeDOCR], list[str]]  # the current keys, in API order
-    read: Callable[[DOCRClient, str], AsyncPager[Any]]
+    read: Callable[..., AsyncPager[Any]]  # (client, on_change); a bad on_change is tested too
     key: Callable[[Any], str]
-    add: Callable[[FakeDOCR], None]
+    add: Callable[[FakeDOCR], object]
     remove: Callable[[FakeDOCR, str], None] | None
 
 
@@ -177,7 +177,7 @@ async def seeded(listing: Listing) -> AsyncIterator[FakeDOCR]:
         yield fake
 
 
-def after_page(fake: FakeDOCR, listing: Listing, number: int, change: Callable[[], None]) -> list[int]:
+def after_page(fake: FakeDOCR, listing: Listing, number: int, change: Callable[[], object]) -> list[int]:
     """Run ``change`` once, right after page ``number`` of ``listing`` was served; count page-1 reads."""
     fired: list[int] = []
     page_one: list[int] = []

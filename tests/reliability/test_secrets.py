@@ -29,6 +29,7 @@ import attrs
 import pytest
 import yaml
 from aiohttp import web
+from e2e.helpers import request_driven_clock
 
 from docr_async import (
     APIConnectionError,
@@ -49,10 +50,10 @@ from docr_async import (
 from docr_async.cleanup import CleanupExecutor, RetentionPolicy, build_plan, collect_garbage, execute_plan
 from docr_async.testing import FakeDOCR, FaultConfig, GCConfig, RateLimitConfig, SeedSpec
 
-from . import LEDGER, print_ledger, record
+from . import record
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterator
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 UNLIMITED = RateLimitConfig(hourly_limit=10**9, burst_limit=10**9)
 FAST = RetryPolicy(max_attempts=2, backoff_base=0.001, backoff_max=0.01)
@@ -186,8 +187,8 @@ class Hostile:
         scenario = parts[3] if len(parts) > 3 else ""
         headers = {"x-request-id": f"req-{token}", "Retry-After": "1000", "ratelimit-remaining": token}
         if scenario[:1] == "e" and scenario[1:].isdigit():
-            body = {"id": f"id-{token}", "message": f"token {token} refused", "request_id": token}
-            return web.json_response(body, status=int(scenario[1:]), headers=headers)
+            error_body = {"id": f"id-{token}", "message": f"token {token} refused", "request_id": token}
+            return web.json_response(error_body, status=int(scenario[1:]), headers=headers)
         if scenario == "html":
             return web.Response(
                 status=502, text=f"<html>{token}</html>", content_type="text/html", headers=headers
@@ -199,13 +200,13 @@ class Hostile:
                 text=f"{{not json {token}", content_type="application/json", headers=ok_headers
             )
         if scenario == "shape":
-            wrong = {
+            wrong: dict[str, object] = {
                 "created_at": token,
                 "storage_usage_bytes": token,
                 "updated_at": token,
                 "tag_count": token,
             }
-            body = {
+            body: dict[str, object] = {
                 "registry": wrong,
                 "garbage_collection": wrong,
                 "tags": [wrong],
@@ -274,9 +275,9 @@ async def drive_every_method(client: DOCRClient, fake: FakeDOCR) -> list[object]
     out += [await c.repositories.list(REGISTRY, per_page=2).collect()]
     out += [await c.tags.list("api", registry=REGISTRY, per_page=3).collect()]
     out += [await c.manifests.list("api", registry=REGISTRY, per_page=3).collect()]
-    out += [await c.tags.delete(tag, repository="web", registry=REGISTRY)]
-    out += [await c.manifests.delete(digest, repository="api", registry=REGISTRY)]
-    out += [await c.repositories.delete("team/api", registry=REGISTRY)]
+    await c.tags.delete(tag, repository="web", registry=REGISTRY)
+    await c.manifests.delete(digest, repository="api", registry=REGISTRY)
+    await c.repositories.delete("team/api", registry=REGISTRY)
     gc = await c.garbage_collections.start(REGISTRY)
     out += [gc, await c.garbage_collections.get_active(REGISTRY)]
     out += [await c.garbage_collections.cancel(gc.uuid, registry=REGISTRY)]
@@ -295,18 +296,19 @@ async def drive_every_method(client: DOCRClient, fake: FakeDOCR) -> list[object]
     out += [await legacy.tags.list("api", registry=REGISTRY).collect()]
     out += [await legacy.manifests.list("api", registry=REGISTRY).collect()]
     legacy_tag = fake.state.registry(REGISTRY).repository("api").sorted_tags()[-1].name
-    out += [await legacy.tags.delete(legacy_tag, repository="api", registry=REGISTRY)]
+    await legacy.tags.delete(legacy_tag, repository="api", registry=REGISTRY)
     untagged = [m for m in fake.state.registry(REGISTRY).repository("api").sorted_manifests() if not m.tags]
-    out += [await legacy.manifests.delete(untagged[0].digest, repository="api", registry=REGISTRY)]
+    await legacy.manifests.delete(untagged[0].digest, repository="api", registry=REGISTRY)
     lgc = await legacy.garbage_collections.start(REGISTRY, type=None)
     out += [lgc, await legacy.garbage_collections.get_active(REGISTRY)]
     out += [await legacy.garbage_collections.cancel(lgc.uuid, registry=REGISTRY)]
     out += [await legacy.garbage_collections.wait(lgc.uuid, registry=REGISTRY, poll_interval=0.01)]
     out += [await legacy.garbage_collections.get(lgc.uuid, registry=REGISTRY)]
     out += [await legacy.garbage_collections.list(REGISTRY).collect()]
-    out += [await legacy.delete()]
+    await legacy.delete()
     out += [await legacy.create("third", subscription_tier="professional", region="ams3")]
-    out += [await c.registries.create("second", region="fra1"), await c.registries.delete("second")]
+    out += [await c.registries.create("second", region="fra1")]
+    await c.registries.delete("second")
     return out
 
 
@@ -315,8 +317,14 @@ async def test_every_method_and_every_error_path_at_debug_leaks_nothing(docr_log
     errors: list[DOCRError] = []
     with captured_logs() as capture:
         # Every public method, successfully, against the fake (echoing the token into any error).
+        # Its clock moves per response, not with the wall clock, so the collection
+        # drive_every_method cancels is still running however slowly the machine answers.
         async with FakeDOCR(
-            seed=5, seed_spec=SPEC, rate_limits=UNLIMITED, gc=GCConfig(step_seconds=0.01)
+            seed=5,
+            seed_spec=SPEC,
+            rate_limits=UNLIMITED,
+            gc=GCConfig(step_seconds=0.01),
+            **request_driven_clock(0.0025),
         ) as fake:
             fake.response_hooks.append(echo_token_hook)
             token = fake.token
@@ -341,10 +349,10 @@ async def test_every_method_and_every_error_path_at_debug_leaks_nothing(docr_log
             fake.response_hooks.append(echo_token_hook)
             async with DOCRClient(token, base_url=fake.url, retry=FAST) as client:
                 async with DOCRClient("dop_v1_" + "f" * 64, base_url=fake.url, retry=FAST) as wrong:
-                    with pytest.raises(AuthenticationError) as excinfo:
+                    with pytest.raises(AuthenticationError) as auth_excinfo:
                         await wrong.registries.get(REGISTRY)
-                    errors.append(excinfo.value)
-                    assert_hidden("dop_v1_" + "f" * 64, excinfo.value, wrong)
+                    errors.append(auth_excinfo.value)
+                    assert_hidden("dop_v1_" + "f" * 64, auth_excinfo.value, wrong)
                 plan = await build_plan(client, REGISTRY, RetentionPolicy(keep_last=1, older_than="1d"))
                 fake.revoke_token(token)
                 report = await CleanupExecutor(client, plan, check_gc=False).run()
@@ -494,7 +502,7 @@ async def test_a_redirect_to_another_host_is_not_followed(status: int, method: s
 
         token = "dop_v1_" + "2" * 64
         async with serve(api) as url, DOCRClient(token, base_url=url, retry=FAST) as client:
-            call = {
+            call: Callable[[], Awaitable[object]] = {
                 "GET": lambda: client.registries.get(REGISTRY),
                 "DELETE": lambda: client.registries.delete(REGISTRY),
                 "POST": lambda: client.garbage_collections.start(REGISTRY),
@@ -696,12 +704,3 @@ async def test_plan_and_report_json_never_hold_the_token() -> None:
     assert all("refused" in d or "non-JSON" in d for d in details)  # the echoed message made it in
     assert_hidden(fake.token, plan, report, *report.results, plan.to_json(), report.to_json())
     record("secrets", report_items_scanned=len(report.results))
-
-
-def test_secrets_ledger() -> None:
-    counts = LEDGER["secrets"]
-    if not counts["error_paths"] or not counts["cli_runs"]:
-        pytest.skip("partial run: the ledger needs every test of this module")
-    print_ledger("secrets")
-    assert counts["redirects_refused"] == 15
-    assert counts["base_urls_refused"] == len(REFUSED_HTTP)

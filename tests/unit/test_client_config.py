@@ -213,6 +213,11 @@ async def test_caller_session_is_used_and_left_open() -> None:
     assert session.closed  # closed here, by its owner
 
 
+def is_closed(session: aiohttp.ClientSession) -> bool:
+    """Read ``closed`` afresh: mypy keeps an earlier assert's narrowing across an ``await``."""
+    return session.closed
+
+
 async def test_owned_session_is_closed_and_aclose_is_idempotent() -> None:
     client = fast_client()
     with aioresponses() as m:
@@ -222,7 +227,7 @@ async def test_owned_session_is_closed_and_aclose_is_idempotent() -> None:
     assert session is not None
     assert not session.closed
     await client.aclose()
-    assert session.closed
+    assert is_closed(session)
     await client.aclose()
     await client.aclose()
 

@@ -134,7 +134,7 @@ def test_empty_object_gives_defaults(cls: type) -> None:
 def test_null_fields_give_defaults(cls: type) -> None:
     data = {a.name: None for a in attrs.fields(cls) if a.name != "extra"}
     for converter in (LENIENT, STRICT):
-        model = converter.structure(data, cls)
+        model: Any = converter.structure(data, cls)
         assert model == cls()
         assert model.extra == {}
 

@@ -32,7 +32,7 @@ class Listing:
         self.items = [f"t{i:03d}" for i in reversed(range(total))]
         self.token_based = token_based
         self.calls: list[Query] = []
-        self.writers: dict[int, Callable[[Listing], None]] = {}
+        self.writers: dict[int, Callable[[Listing], object]] = {}
         self.pushed = 0
 
     def push(self) -> str:
@@ -186,7 +186,7 @@ def test_property_writers_never_break_the_promise(
     """Up to DEFAULT_MAX_REREADS changes at any point: the listing ends, and keeps the promise."""
 
     def both(
-        first: Callable[[Listing], None] | None, then: Callable[[Listing], None]
+        first: Callable[[Listing], object] | None, then: Callable[[Listing], None]
     ) -> Callable[[Listing], None]:
         def change(lst: Listing) -> None:
             if first is not None:

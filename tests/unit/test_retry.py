@@ -301,7 +301,9 @@ def test_transient_errors_after_sending_are_retried_only_when_idempotent(
     assert DEFAULT_RETRY.should_retry_exception(method, exc, sent=True, attempt=1) is (method in IDEMPOTENT)
 
 
-@pytest.mark.parametrize("exc", [connector_error(), aiohttp.ConnectionTimeoutError()], ids=repr)
+@pytest.mark.parametrize(
+    "exc", [connector_error(), aiohttp.ConnectionTimeoutError()], ids=lambda e: type(e).__name__
+)
 def test_connect_errors_count_as_not_sent(exc: BaseException) -> None:
     assert DEFAULT_RETRY.should_retry_exception("POST", exc, sent=True, attempt=1)
 
