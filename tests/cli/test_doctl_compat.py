@@ -247,3 +247,15 @@ def test_piped_output_is_plain_text_in_both_formats(docr: Docr, fmt: str) -> Non
     table = rows(result.stdout)
     assert table[0] == ["Tag", "ManifestDigest", "CompressedSizeBytes", "UpdatedAt"]
     assert all(len(row) == 4 for row in table)
+
+
+def test_several_registries_and_no_name_say_how_to_choose(docr: Docr) -> None:
+    created = docr("registries", "create", "second-registry", "--region", "fra1", "-o", "json")
+    assert created.code == 0, created
+    result = docr("tags", "list", "api")
+    assert result.code == 2, result
+    assert "2 registries (example, second-registry)" in result.stderr
+    assert "--registry" in result.stderr
+    assert "$DIGITALOCEAN_REGISTRY" in result.stderr
+    assert "registry=" not in result.stderr
+    assert docr("tags", "list", "api", "-r", REGISTRY, "--no-header").code == 0
