@@ -61,13 +61,20 @@ def resolve_digests(c: Cli, values: Sequence[str], *, repository: str, registry:
             resolved[value] = candidates[0]
             continue
         if not candidates:
-            c.fail(f"no manifest of {repository} has a digest starting {prefix}", ExitCode.NOT_FOUND)
-        listed = ", ".join(candidates[:_SHOWN]) + (
-            f", ... ({len(candidates) - _SHOWN} more)" if len(candidates) > _SHOWN else ""
-        )
+            known = _listed([d[: len("sha256:") + MIN_PREFIX] for d in digests]) or "none"
+            c.fail(
+                f"no manifest of {repository} has a digest starting {prefix} (its manifests: {known})",
+                ExitCode.NOT_FOUND,
+            )
+        listed = _listed(candidates)
         c.fail(
             f"digest prefix {prefix} is ambiguous in {repository}: {len(candidates)} manifests match "
             f"({listed}); give more digits",
             ExitCode.USAGE,
         )
     return [resolved.get(value, value) for value in values]
+
+
+def _listed(digests: list[str]) -> str:
+    more = len(digests) - _SHOWN
+    return ", ".join(digests[:_SHOWN]) + (f", ... ({more} more)" if more > 0 else "")

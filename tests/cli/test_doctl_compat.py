@@ -175,6 +175,7 @@ def test_short_digests_resolve_or_list_the_candidates(docr: Docr, fake: Fake) ->
     # Unknown and ambiguous prefixes: nothing is deleted, the candidates are named.
     unknown = docr("manifests", "delete", "0" * 12, "--repo", "short/one", "--force")
     assert unknown.code == 4, unknown
+    assert one[:19] in unknown.stderr  # the repository's manifests, as the tables show them
     ambiguous = docr("repository", "delete-manifest", "short/one", "ab" * 6, "--force")
     assert ambiguous.code == 2, ambiguous
     assert twin_a in ambiguous.stderr
