@@ -14,14 +14,16 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import deletion, imports, listing, memory, multiprocess, overhead, startup
+from . import deletion, imports, listing, memory, multiprocess, overhead, overhead_minimal, startup
 from ._common import Context, Section, Stopwatch
 from ._report import render
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-SCENARIOS = {m.NAME: m for m in (overhead, listing, deletion, memory, imports, multiprocess, startup)}
+SCENARIOS = {
+    m.NAME: m for m in (overhead, overhead_minimal, listing, deletion, memory, imports, multiprocess, startup)
+}
 DEFAULT_OUT = Path(__file__).resolve().parent / "RESULTS.md"
 
 

@@ -92,23 +92,29 @@ async def timed_block(call: Call, n: int, concurrency: int) -> tuple[float, floa
 
 
 async def one_repetition(
-    fake: FakeServer, n: int, concurrency: int, rounds: int, shift: int
+    fake: FakeServer,
+    n: int,
+    concurrency: int,
+    rounds: int,
+    shift: int,
+    *,
+    variants: tuple[str, ...] = VARIANTS,
 ) -> dict[str, tuple[float, float, float]]:
     """Per-request (wall, client CPU, server CPU) of each client over ``n`` requests.
 
-    The three clients stay open side by side and take turns in ``rounds`` blocks of ``n / rounds``
+    The clients stay open side by side and take turns in ``rounds`` blocks of ``n / rounds``
     requests (the order rotating), so load from elsewhere on the machine hits all of them alike.
     """
-    totals = {variant: [0.0, 0.0, 0.0] for variant in VARIANTS}
+    totals = {variant: [0.0, 0.0, 0.0] for variant in variants}
     async with contextlib.AsyncExitStack() as stack:
-        calls = {variant: await stack.enter_async_context(client_call(variant, fake)) for variant in VARIANTS}
+        calls = {variant: await stack.enter_async_context(client_call(variant, fake)) for variant in variants}
         for call in calls.values():  # warm-up: opens `concurrency` connections per client
             counts = await asyncio.gather(*(call() for _ in range(concurrency)))
             assert all(c == PER_PAGE for c in counts), counts
         block = max(1, n // rounds)
         for r in range(rounds):
-            k = (r + shift) % len(VARIANTS)
-            for variant in VARIANTS[k:] + VARIANTS[:k]:
+            k = (r + shift) % len(variants)
+            for variant in variants[k:] + variants[:k]:
                 server = fake.cpu_seconds()
                 wall, cpu = await timed_block(calls[variant], block, concurrency)
                 for i, value in enumerate((wall, cpu, fake.cpu_seconds() - server)):
@@ -155,34 +161,9 @@ def run(ctx: Context) -> Section:
         "Client CPU is `time.process_time()` of the benchmark process; server CPU is the fake's "
         "`/proc/<pid>/stat` utime+stime, both divided by the number of requests.",
     ]
-    section.headers = [
-        "concurrency",
-        "client",
-        "wall µs/request",
-        "client CPU µs/request",
-        "server CPU µs/request",
-        "wall vs aiohttp",
-        "client CPU vs aiohttp",
-    ]
-    med: dict[tuple[int, str], tuple[float, float, float]] = {}
-    for key, per_run in samples.items():
-        wall, client_cpu, server_cpu = (median([v[i] for v in per_run]) for i in range(3))
-        med[key] = (wall, client_cpu, server_cpu)
-    for concurrency in CONCURRENCY:
-        base = med[(concurrency, AIOHTTP)]
-        for variant in VARIANTS:
-            wall, cpu, server = med[(concurrency, variant)]
-            section.rows.append(
-                [
-                    str(concurrency),
-                    variant,
-                    f"{wall * 1e6:.0f}",
-                    f"{cpu * 1e6:.0f}",
-                    f"{server * 1e6:.0f}",
-                    fmt_x(ratio(wall, base[0])),
-                    fmt_x(ratio(cpu, base[1])),
-                ]
-            )
+    section.headers = HEADERS
+    med = medians(samples)
+    section.rows += rows(med, VARIANTS)
     structuring = next(v for k, v in steps.items() if k.startswith("structuring"))
     sdk_steps = sum(v for k, v in steps.items() if not k.startswith("`json.loads`"))
     section.extra.append(
@@ -252,6 +233,51 @@ def run(ctx: Context) -> Section:
     ]
     section.seconds = clock.elapsed
     return section
+
+
+HEADERS = [
+    "concurrency",
+    "client",
+    "wall µs/request",
+    "client CPU µs/request",
+    "server CPU µs/request",
+    "wall vs aiohttp",
+    "client CPU vs aiohttp",
+]
+"""The columns of :func:`rows`."""
+
+
+def medians(
+    samples: dict[tuple[int, str], list[tuple[float, float, float]]],
+) -> dict[tuple[int, str], tuple[float, float, float]]:
+    """The median (wall, client CPU, server CPU) of every (concurrency, client)."""
+    return {
+        key: (median([v[0] for v in vs]), median([v[1] for v in vs]), median([v[2] for v in vs]))
+        for key, vs in samples.items()
+    }
+
+
+def rows(
+    med: dict[tuple[int, str], tuple[float, float, float]], variants: tuple[str, ...]
+) -> list[list[str]]:
+    """One table row per concurrency and client, with the ratios to plain aiohttp."""
+    out = []
+    for concurrency in CONCURRENCY:
+        base = med[(concurrency, AIOHTTP)]
+        for variant in variants:
+            wall, cpu, server = med[(concurrency, variant)]
+            out.append(
+                [
+                    str(concurrency),
+                    variant,
+                    f"{wall * 1e6:.0f}",
+                    f"{cpu * 1e6:.0f}",
+                    f"{server * 1e6:.0f}",
+                    fmt_x(ratio(wall, base[0])),
+                    fmt_x(ratio(cpu, base[1])),
+                ]
+            )
+    return out
 
 
 async def _capture(fake: FakeServer) -> tuple[bytes, CIMultiDictProxy[str]]:

@@ -6,6 +6,7 @@
 """
 
 from ._client import DOCRClient
+from ._limiter import Clock, Limiter
 from ._ratelimit import RateLimiter, RateLimitInfo
 from ._retry import NO_RETRY, RetryPolicy
 from ._transport import APIResponse, Timeout
@@ -71,6 +72,7 @@ __all__ = [
     "BadRequestError",
     "Blob",
     "ClientClosedError",
+    "Clock",
     "ConfigurationError",
     "ConflictError",
     "DOCRClient",
@@ -84,6 +86,7 @@ __all__ = [
     "GarbageCollectionError",
     "ImageRef",
     "InvalidResponseError",
+    "Limiter",
     "ListingChangedError",
     "Manifest",
     "ManifestHandle",

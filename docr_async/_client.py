@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
     import aiohttp
 
+    from ._limiter import Limiter
+
 __all__ = ["DOCRClient"]
 
 _UNSET: object = object()
@@ -100,7 +102,7 @@ class DOCRClient:
         session: An :class:`aiohttp.ClientSession` to use; the client never closes it.
         timeout: Per-attempt timeouts (a :class:`Timeout`, or a number for the total timeout).
         retry: What to retry and how (:class:`RetryPolicy`); ``NO_RETRY`` disables retries.
-        rate_limiter: A :class:`RateLimiter` (one per client by default). Pass
+        rate_limiter: Any :class:`Limiter`; a :class:`RateLimiter` (one per client) by default. Pass
             ``RateLimiter(enabled=False)`` for private proxies and overhead benchmarks; its ``clock``
             and ``sleep`` are used for every wait the client makes (inject them in tests).
         max_concurrency: Requests in flight at once for this client.
@@ -126,7 +128,7 @@ class DOCRClient:
         session: aiohttp.ClientSession | None = None,
         timeout: Timeout | float = Timeout(),  # noqa: B008 -- immutable
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 -- immutable
-        rate_limiter: RateLimiter | None = None,
+        rate_limiter: Limiter | None = None,
         max_concurrency: int = 64,
         max_wait: float | None = None,
         prefetch: int = DEFAULT_PREFETCH,
@@ -241,8 +243,8 @@ class DOCRClient:
         return self._core.transport.stats
 
     @property
-    def rate_limiter(self) -> RateLimiter:
-        """The client's shared :class:`RateLimiter`."""
+    def rate_limiter(self) -> Limiter:
+        """The client's shared :class:`Limiter` (a :class:`RateLimiter` unless another was given)."""
         return self._core.transport.limiter
 
     @property

@@ -79,16 +79,53 @@ def make_converter(*, strict: bool = False) -> cattrs.Converter:
         return _model_hook(cls, converter, strict=strict)
 
     converter.register_structure_hook_factory(_has_extra, factory)
+    converter.register_structure_hook_factory(_is_model_tuple, lambda t: _tuple_hook(t, converter))
     return converter
 
 
-_MISSING = object()
+def _is_model_tuple(t: Any) -> bool:
+    """``tuple[Model, ...]`` of a model with ``extra`` (what a listing structures)."""
+    args: tuple[Any, ...] = getattr(t, "__args__", ())
+    if getattr(t, "__origin__", None) is not tuple or len(args) != 2:
+        return False
+    return args[1] is ... and _has_extra(args[0])
+
+
+def _tuple_hook(t: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    """A listing's items: one comprehension over the model's own hook (no per-item dispatch)."""
+    item = t.__args__[0]
+    hook = converter.get_structure_hook(item)
+
+    def structure_items(value: Any, _: Any) -> tuple[Any, ...]:
+        if type(value) is not list and not isinstance(value, list | tuple):
+            raise TypeError(f"expected a list of {item.__name__}, got {type(value).__name__}")
+        return tuple([hook(v, item) for v in value])
+
+    return structure_items
+
+
 _INLINE_TYPES: dict[Any, type] = {t: t for t in (int, str, bool, datetime)}
 _INLINE_TYPES.update({t | None: t for t in (int, str, bool, datetime)})
 
 
 def _wrong_type(cls_name: str, field: str, value: Any, expected: type) -> TypeError:
     return TypeError(f"{cls_name}.{field}: expected {expected.__name__}, got {type(value).__name__}")
+
+
+def _plain_slots(cls: type[Any]) -> bool:
+    """Whether ``cls`` is a slotted attrs class whose ``__init__`` only stores its arguments."""
+    fields = attrs.fields(cls)
+    slots = set(cls.__dict__.get("__slots__", ())) - {"__weakref__"}
+    extra = attrs.fields_dict(cls).get("extra")
+    return (
+        slots == {a.name for a in fields}
+        and cls.__mro__[1:] == (object,)
+        and not hasattr(cls, "__attrs_post_init__")
+        and not hasattr(cls, "__attrs_pre_init__")
+        and all(a.validator is None and a.converter is None and a.init for a in fields)
+        and extra is not None
+        and getattr(extra.default, "factory", None) is dict
+    )
 
 
 def _model_hook(cls: type[Any], converter: cattrs.Converter, *, strict: bool) -> Callable[[Any, Any], Any]:
@@ -105,44 +142,71 @@ def _model_hook(cls: type[Any], converter: cattrs.Converter, *, strict: bool) ->
     namespace: dict[str, Any] = {
         "cls": cls,
         "Mapping": Mapping,
-        "MISSING": _MISSING,
         "known": known,
         "wrong": _wrong_type,
         "parse_datetime": parse_datetime,
+        "fromiso": datetime.fromisoformat,
+        "UTC": UTC,
         "forbid": cattrs.ForbiddenExtraKeysError,
     }
     lines = [
         "def structure(o, _):",
         "    if type(o) is not dict and not isinstance(o, Mapping):",
         f"        raise TypeError('expected an object for {cls.__name__}, got ' + type(o).__name__)",
-        "    kw = {}",
-        "    seen = 0",
+        "    get = o.get",
     ]
+    args = []
     for index, field in enumerate(fields):
-        name = field.name
-        lines += [
-            f"    v = o.get({name!r}, MISSING)",
-            "    if v is not MISSING:",
-            "        seen += 1",
-            "        if v is not None:",
-        ]
+        name, arg = field.name, f"a{index}"
+        args.append(f"{name}={arg}")
+        # Missing and null both mean the model default.
+        lines.append(f"    v = get({name!r})")
+        default = field.default
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            namespace[f"f{index}"] = default.factory
+            lines += ["    if v is None:", f"        {arg} = f{index}()"]
+        elif default is attrs.NOTHING:
+            message = f"{cls.__name__}.{name} is required"
+            lines += ["    if v is None:", f"        raise TypeError({message!r})"]
+        else:
+            namespace[f"d{index}"] = default
+            lines += ["    if v is None:", f"        {arg} = d{index}"]
         inline = _INLINE_TYPES.get(field.type)
         if inline is datetime:
-            lines.append(f"            kw[{name!r}] = parse_datetime(v)")
+            lines += [
+                "    elif type(v) is str:",
+                f"        {arg} = fromiso(v)",
+                f"        if {arg}.tzinfo is None:",
+                f"            {arg} = {arg}.replace(tzinfo=UTC)",
+                "    else:",
+                f"        {arg} = parse_datetime(v)",
+            ]
         elif inline is not None:
             namespace[f"t{index}"] = inline
             lines += [
-                f"            if type(v) is not t{index}:",
-                f"                raise wrong({cls.__name__!r}, {name!r}, v, t{index})",
-                f"            kw[{name!r}] = v",
+                f"    elif type(v) is t{index}:",
+                f"        {arg} = v",
+                "    else:",
+                f"        raise wrong({cls.__name__!r}, {name!r}, v, t{index})",
             ]
         else:
             namespace[f"h{index}"] = converter.get_structure_hook(field.type)
             namespace[f"ft{index}"] = field.type
-            lines.append(f"            kw[{name!r}] = h{index}(v, ft{index})")
+            lines += ["    else:", f"        {arg} = h{index}(v, ft{index})"]
+    if _plain_slots(cls):
+        # What the frozen __init__ would do, without its per-field object.__setattr__ calls (half
+        # the cost of a Tag): the class has no validators, converters or post-init to skip.
+        namespace["new"] = object.__new__
+        for index, field in enumerate(fields):
+            namespace[f"s{index}"] = cls.__dict__[field.name].__set__
+        namespace["sx"] = cls.__dict__["extra"].__set__
+        lines.append("    obj = new(cls)")
+        lines += [f"    s{index}(obj, a{index})" for index in range(len(fields))]
+        lines.append("    sx(obj, {})")
+    else:
+        lines.append(f"    obj = cls({', '.join(args)})")
     lines += [
-        "    obj = cls(**kw)",
-        "    if seen != len(o):",
+        "    if not known.issuperset(o):",
         "        unknown = {k: v for k, v in o.items() if k not in known and v is not None}",
     ]
     if strict:

@@ -21,7 +21,7 @@ from ._transport import Transport
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from ._ratelimit import RateLimiter
+    from ._limiter import Limiter
     from ._retry import RetryPolicy
     from ._transport import APIResponse, Timeout
 
@@ -59,8 +59,8 @@ class ClientCore:
         )
 
     @property
-    def limiter(self) -> RateLimiter:
-        """The client's shared rate limiter (its ``clock`` and ``sleep`` time every wait)."""
+    def limiter(self) -> Limiter:
+        """The client's shared rate limiter (its ``clock`` times every wait)."""
         return self.transport.limiter
 
     async def request(

@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import json
 import platform
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import attrs
+from yarl import URL
 
-from ._constants import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TOTAL_TIMEOUT, HEADER_REQUEST_ID
-from ._ratelimit_headers import RateLimitInfo
+from ._constants import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_TOTAL_TIMEOUT,
+    HEADER_REQUEST_ID,
+    HEADER_RETRY_AFTER,
+)
+from ._ratelimit_headers import MAX_TRUSTED_WAIT, RateLimitInfo, parse_retry_after
 from ._version import __version__
 from .exceptions import (
     APIConnectionError,
@@ -29,16 +36,19 @@ from .exceptions import (
 
 if TYPE_CHECKING:
     import asyncio
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable
 
 __all__ = [
     "APIResponse",
+    "Refusal",
     "RequestStats",
     "Timeout",
+    "build_url",
     "connection_error",
+    "decipher_response",
     "describe_error_body",
-    "fits_deadline",
     "parse_json",
+    "request_headers",
     "shrink_timeout",
     "status_error",
     "user_agent",
@@ -120,9 +130,68 @@ class RequestStats:
         )
 
 
-def fits_deadline(deadline: float | None, now: float, delay: float) -> bool:
-    """Whether waiting ``delay`` from ``now`` still leaves time for an attempt before ``deadline``."""
-    return deadline is None or now + delay < deadline
+def request_headers(token: str) -> dict[str, str]:
+    """The headers of every request: the token, the user agent, JSON wanted."""
+    return {"Authorization": f"Bearer {token}", "User-Agent": user_agent(), "Accept": "application/json"}
+
+
+def build_url(base: str, path: str, params: Mapping[str, str | int] | None = None) -> URL:
+    """The URL of a call: ``path`` (already percent-encoded) below ``base``, with ``params``."""
+    url = URL(base + path, encoded=True)
+    return url.extend_query(params) if params else url
+
+
+@attrs.frozen(slots=True)
+class Refusal:
+    """An error response, deciphered: what to tell the retry policy and, failing that, the caller.
+
+    Attributes:
+        status: The HTTP status (>= 300).
+        retry_after: The ``Retry-After`` in seconds, ``None`` when absent, garbage or impossible.
+        distrusted: A ``Retry-After`` was sent but asks for more than any real limit lasts.
+        body: The body, for the error message.
+        headers: The response headers.
+    """
+
+    status: int
+    retry_after: float | None
+    distrusted: bool
+    body: bytes
+    headers: Mapping[str, str]
+
+
+def decipher_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes | None,
+    meta: dict[str, Any],
+    *,
+    now: float,
+    limit: int,
+) -> APIResponse | Refusal:
+    """What a response means: the result, or a :class:`Refusal` for the retry policy. Pure.
+
+    Args:
+        status: The HTTP status.
+        headers: The response headers.
+        body: The body, ``None`` when it was larger than ``limit`` and not read.
+        meta: What every :class:`APIResponse` and error carries (``status``, ``request_id``,
+            ``method``, ``url``, ``rate_limit``, ``retries``).
+        now: Wall time (Unix epoch seconds), to turn an HTTP-date ``Retry-After`` into seconds.
+        limit: ``max_response_bytes``, for the message of an unread body.
+
+    Raises:
+        InvalidResponseError: The body was too large to read, or a 2xx body is not JSON.
+    """
+    if body is None:
+        message = f"response body larger than {limit} bytes; not read"
+        raise InvalidResponseError(message=message, **meta)
+    if status < 300:
+        return APIResponse(data=parse_json(body, meta), **meta)
+    raw = headers.get(HEADER_RETRY_AFTER)
+    parsed = None if raw is None else parse_retry_after(raw, now=now)
+    distrusted = parsed is not None and parsed > MAX_TRUSTED_WAIT
+    return Refusal(status, None if distrusted else parsed, distrusted, body, headers)
 
 
 def shrink_timeout(timeout: Timeout, left: float) -> aiohttp.ClientTimeout:

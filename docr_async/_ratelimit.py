@@ -17,11 +17,12 @@ from collections import Counter, deque
 from typing import TYPE_CHECKING
 
 from ._constants import BURST_LIMIT, BURST_WINDOW
+from ._limiter import Clock
 from ._ratelimit_headers import MAX_TRUSTED_WAIT, RateLimitInfo, bound_info
 from .exceptions import RateLimitBudgetError
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Generator
     from datetime import datetime
 
 __all__ = ["DEFAULT_429_PAUSE", "MAX_PAUSE", "RateLimitInfo", "RateLimiter"]
@@ -58,8 +59,8 @@ class RateLimiter:
         burst_window: float = BURST_WINDOW,
         enabled: bool = True,
         max_wait: float = 900.0,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Clock | Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         """Create a limiter.
 
@@ -68,8 +69,10 @@ class RateLimiter:
             burst_window: The sliding window of the burst limit, in seconds.
             enabled: ``False`` turns :meth:`acquire` into a no-op (budget and pauses are still recorded).
             max_wait: The longest single wait :meth:`acquire` accepts before raising.
-            clock: Returns the current time in Unix epoch seconds.
-            sleep: Sleeps for a number of seconds (inject a fake one in tests).
+            clock: A :class:`Clock`, or a callable returning the current time in Unix epoch
+                seconds (it then also serves as the monotonic clock, unless it is ``time.time``).
+            sleep: Sleeps for a number of seconds (inject a fake one in tests); default the
+                clock's sleep, else :func:`asyncio.sleep`.
 
         Raises:
             ValueError: A limit or window is not positive, or ``max_wait`` is negative.
@@ -87,8 +90,14 @@ class RateLimiter:
         self._burst_limit = burst_limit
         self._burst_window = float(burst_window)
         self.max_wait = float(max_wait)
-        self._clock = clock
-        self._sleep = sleep
+        if not isinstance(clock, Clock):
+            clock = Clock(clock, sleep=asyncio.sleep if sleep is None else sleep)
+        elif sleep is not None:
+            clock = Clock(clock.time, monotonic=clock.monotonic, sleep=sleep)
+        self._clock_obj = clock
+        self._clock = clock.time
+        self._sleep = clock.sleep
+        self._monotonic = clock.monotonic
         self._sends: deque[float] = deque()
         self._held: Counter[float] = Counter()
         self._pause_until = 0.0
@@ -108,9 +117,9 @@ class RateLimiter:
         return self._enabled
 
     @property
-    def clock(self) -> Callable[[], float]:
-        """The limiter's clock (epoch seconds); share it so retries and polls use the same time."""
-        return self._clock
+    def clock(self) -> Clock:
+        """The limiter's :class:`Clock`; calling it gives epoch seconds. Every wait of the client uses it."""
+        return self._clock_obj
 
     @property
     def sleep(self) -> Callable[[float], Awaitable[None]]:
@@ -143,8 +152,11 @@ class RateLimiter:
         self._expire_sends(self._clock())
         return len(self._sends)
 
-    def clear_pause(self) -> None:
+    def clear_pause(self) -> _Done:
         """Lift every wait the server's answers imposed: the 429 pause and an exhausted hourly budget.
+
+        It acts at once; the returned object may be awaited (``await limiter.clear_pause()``, as
+        the :class:`~docr_async.Limiter` protocol is called) or ignored.
 
         The shared pause ends now, and the local estimate of the hourly budget is forgotten (set
         to unknown) so an exhausted one no longer holds requests back; the next response's headers
@@ -156,6 +168,7 @@ class RateLimiter:
         self._pause_reset_at = None
         self._remaining = None
         logger.debug("rate limit: pause cleared by the caller")
+        return _DONE
 
     def next_wait(self) -> float:
         """Return how long :meth:`acquire` would wait right now (0 when it would not), without acquiring."""
@@ -174,7 +187,7 @@ class RateLimiter:
 
         Args:
             max_wait: The longest single wait accepted; ``self.max_wait`` when ``None``.
-            deadline: A time (``clock`` seconds) the send must happen by, whatever ``max_wait``
+            deadline: A time (``clock.monotonic()`` seconds) the send must happen by, whatever ``max_wait``
                 says: a wait that would end later raises at once (the transport passes the retry
                 deadline here).
 
@@ -199,8 +212,9 @@ class RateLimiter:
                 self._sends.append(now)
                 return now
             allowed = limit
-            if deadline is not None and deadline - now < limit:
-                allowed = max(deadline - now, 0.0)
+            left = None if deadline is None else deadline - self._monotonic()
+            if left is not None and left < limit:
+                allowed = max(left, 0.0)
                 reason = f"{reason}; the retry deadline leaves {allowed:.1f}s"
             if wait > allowed:
                 logger.debug("rate limit: refusing to wait %.3fs (max_wait=%gs): %s", wait, allowed, reason)
@@ -416,6 +430,35 @@ class RateLimiter:
             else:
                 self._pause(default, reason="429 without Retry-After or reset", reset_at=None, now=now)
         return max(self._pause_until - now, 0.0)
+
+    # ----------------------------------------------------------------- the Limiter protocol
+
+    async def observe(self, info: RateLimitInfo | None) -> RateLimitInfo | None:
+        """Report a response's ``ratelimit-*`` headers (the :class:`~docr_async.Limiter` protocol).
+
+        The same as :meth:`update`, awaitable.
+        """
+        return self.update(info)
+
+    async def on_429(self, retry_after: float | None, info: RateLimitInfo | None, *, default: float) -> float:
+        """Report a 429 and return the pause every task now observes (the ``Limiter`` protocol).
+
+        The same as :meth:`wait_for_429`, awaitable.
+        """
+        return self.wait_for_429(retry_after, info, default=default)
+
+
+class _Done:
+    """An already finished awaitable: what :meth:`RateLimiter.clear_pause` returns."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[None, None, None]:
+        return
+        yield  # a generator that finishes at once
+
+
+_DONE = _Done()
 
 
 class _Slot:

@@ -1,12 +1,15 @@
 """What to retry and how long to back off (``Retry-After`` parsing is re-exported from the leaf).
 
 Everything here is pure: no I/O, no clock of its own (``now`` and ``rng`` are passed in), so the
-transport's request loop stays small and this module is tested by tables.
+transport's request loop stays small and this module is tested by tables. The one decision the
+loop asks for after every attempt is :meth:`RetryPolicy.decide`; :func:`fits_deadline` is the one
+deadline check; :data:`NOT_SENT_ERRORS` and :data:`TRANSPORT_ERRORS` the one table of failures.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import random
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +24,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_RETRY",
+    "NOT_SENT_ERRORS",
     "NO_RETRY",
     "RETRY_AFTER_CAP",
+    "TRANSPORT_ERRORS",
+    "Action",
+    "Decision",
     "RetryPolicy",
+    "fits_deadline",
     "parse_retry_after",
 ]
 
@@ -34,10 +42,18 @@ _RETRYABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (
     ConnectionError,  # a bare ConnectionResetError / BrokenPipeError escaping aiohttp
     APIConnectionError,  # our own wrapper (APITimeoutError included)
 )
-_NEVER_SENT_EXCEPTIONS: tuple[type[BaseException], ...] = (
+NOT_SENT_ERRORS: tuple[type[BaseException], ...] = (
     aiohttp.ClientConnectorError,  # DNS failure, refused: no connection, so nothing was sent
     aiohttp.ConnectionTimeoutError,  # the connect timeout fired before a connection existed
 )
+"""Failures after which the request surely never left this machine: safe to retry any method."""
+TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
+    aiohttp.ClientConnectionError,
+    aiohttp.ClientPayloadError,
+    aiohttp.ClientResponseError,  # a malformed status line, header, chunk size or Content-Length
+    TimeoutError,
+)
+"""What an attempt may raise instead of giving a response (the transport catches exactly these)."""
 _PERMANENT_EXCEPTIONS: tuple[type[BaseException], ...] = (
     aiohttp.ClientConnectorCertificateError,  # a bad certificate does not fix itself
 )
@@ -45,6 +61,41 @@ _EXPONENT_CAP = 62
 """``2**62`` is far beyond any sane ``backoff_max``; capping the exponent avoids float overflow."""
 
 _rng = random.Random()  # noqa: S311 -- jitter, not cryptography
+
+
+def fits_deadline(deadline: float | None, now: float, delay: float) -> bool:
+    """Whether waiting ``delay`` from ``now`` still leaves time for an attempt before ``deadline``.
+
+    The one deadline check of the package (``deadline`` and ``now`` on ``Clock.monotonic``).
+    """
+    return deadline is None or now + delay < deadline
+
+
+class Action(enum.Enum):
+    """What the request loop does next (see :meth:`RetryPolicy.decide`)."""
+
+    RETURN = "return"
+    """The response is the result."""
+    RETRY = "retry"
+    """A real failure worth another attempt: sleep ``Decision.delay``, then send again."""
+    WAIT = "wait"
+    """A 429: the limiter now pauses every task; send again through its slot, which waits it out."""
+    RAISE = "raise"
+    """Give up: raise the typed error (with ``Decision.retry_after``)."""
+
+
+@attrs.frozen(slots=True)
+class Decision:
+    """The outcome of :meth:`RetryPolicy.decide`."""
+
+    action: Action
+    delay: float = 0.0
+    """``RETRY``: seconds to sleep first. ``WAIT``: the pause the limiter's slot will wait out."""
+    retry_after: float | None = None
+    """``RAISE``: the wait the server asked for, reported in ``TooManyRequestsError``."""
+
+
+_RETURN = Decision(Action.RETURN)
 
 
 def _to_statuses(value: Iterable[int]) -> frozenset[int]:
@@ -81,7 +132,8 @@ class RetryPolicy:
     """
 
     max_attempts: int = attrs.field(default=5, validator=attrs.validators.ge(1))
-    """Total attempts including the first; ``1`` means no retries."""
+    """Attempts that may fail for real (5xx, connection errors, timeouts), the first included;
+    ``1`` means no retry after a failure. 429s do not count: see ``max_429s``."""
     backoff_base: float = attrs.field(default=0.5, validator=_check_non_negative)
     """The delay before the first retry, doubled for each further one (before jitter)."""
     backoff_max: float = attrs.field(default=30.0, validator=_check_non_negative)
@@ -103,6 +155,77 @@ class RetryPolicy:
     """Methods that may be repeated after a 5xx or after the request was sent (upper case)."""
     max_retry_after: float = attrs.field(default=900.0, validator=_check_non_negative)
     """A 429 asking for a longer wait than this is not waited for; the error is raised instead."""
+    max_429s: int = attrs.field(default=50, validator=attrs.validators.ge(0))
+    """429s one call waits out before raising ``TooManyRequestsError``. A 429 is an instruction to
+    wait, not a failed attempt: it does not count against ``max_attempts`` (waits are bounded by
+    ``max_wait`` and ``deadline``); this generous cap only keeps a call from looping forever."""
+
+    def decide(
+        self,
+        method: str,
+        *,
+        status: int | None = None,
+        failure: BaseException | None = None,
+        sent: bool = True,
+        failures: int,
+        rate_limited: int = 0,
+        retry_after: float | None = None,
+        pause: float | None = None,
+        now: float,
+        deadline: float | None,
+        rng: random.Random | None = None,
+    ) -> Decision:
+        """Decide what follows a response (``status``) or a failed attempt (``failure``). Pure.
+
+        Args:
+            method: The HTTP method.
+            status: The response status, when there is a response.
+            failure: What the attempt raised instead, when there is none.
+            sent: Whether the failed request may have reached the server.
+            failures: Real failures of this call so far, this one included (5xx, other error
+                statuses, connection errors, timeouts): compared with ``max_attempts``.
+            rate_limited: 429s of this call so far, this one included: compared with ``max_429s``.
+            retry_after: The (trusted) ``Retry-After`` of the response, in seconds.
+            pause: After a 429, the pause the limiter now imposes on every task (``Limiter.on_429``).
+            now: ``Clock.monotonic()`` now.
+            deadline: The call's deadline on the same clock (``None``: none).
+            rng: Random source of the backoff jitter.
+
+        Returns:
+            ``RETURN`` for a 2xx; ``WAIT`` for a 429 whose pause fits ``max_retry_after``, the
+            deadline and ``max_429s``; ``RETRY`` after ``delay`` for a retryable 5xx or failure
+            within ``max_attempts`` and the deadline; ``RAISE`` otherwise.
+        """
+        if failure is not None:
+            if self.should_retry_exception(method, failure, sent=sent, attempt=failures):
+                delay = self.backoff(failures, rng=rng)
+                if fits_deadline(deadline, now, delay):
+                    return Decision(Action.RETRY, delay)
+            return Decision(Action.RAISE)
+        if status is None or status < 300:
+            return _RETURN
+        if status == 429:
+            wait = retry_after if pause is None else pause
+            if (
+                wait is not None
+                and 429 in self.retry_statuses
+                and rate_limited <= self.max_429s
+                and wait <= self.max_retry_after
+                and fits_deadline(deadline, now, wait)
+            ):
+                return Decision(Action.WAIT, wait)
+            return Decision(Action.RAISE, retry_after=wait)
+        if self.should_retry_status(method, status, failures):
+            delay = self.backoff(failures, rng=rng)
+            if retry_after is not None:
+                delay = max(delay, min(retry_after, self.max_retry_after))
+            if fits_deadline(deadline, now, delay):
+                return Decision(Action.RETRY, delay)
+        return Decision(Action.RAISE, retry_after=retry_after)
+
+    def deadline_at(self, now: float) -> float | None:
+        """The deadline of a call starting at ``now`` (``Clock.monotonic``), or ``None``."""
+        return None if self.deadline is None else now + self.deadline
 
     def is_idempotent(self, method: str) -> bool:
         """Return whether ``method`` may safely be sent twice."""
@@ -150,7 +273,7 @@ class RetryPolicy:
             return False
         if isinstance(exc, DOCRError) and not isinstance(exc, APIConnectionError):
             return False  # e.g. WaitTimeoutError is a TimeoutError but not a transport failure
-        if not sent or isinstance(exc, _NEVER_SENT_EXCEPTIONS):
+        if not sent or isinstance(exc, NOT_SENT_ERRORS):
             return True
         return self.is_idempotent(method)
 
@@ -194,5 +317,5 @@ class RetryPolicy:
 
 DEFAULT_RETRY = RetryPolicy()
 """The default policy: 5 attempts, 0.5 s doubling to 30 s with full jitter, 300 s deadline."""
-NO_RETRY = RetryPolicy(max_attempts=1)
+NO_RETRY = RetryPolicy(max_attempts=1, max_429s=0)
 """A policy that never retries."""

@@ -1,14 +1,14 @@
-"""The single request loop every API call goes through.
+"""The single request loop every API call goes through: I/O only.
 
-    concurrency slot -> limiter.acquire -> aiohttp (one attempt) -> limiter.update
-        -> retry decision (RetryPolicy) -> error mapping
+    concurrency slot -> limiter.slot -> aiohttp (one attempt) -> limiter.observe
+        -> decipher_response -> [limiter.on_429] -> RetryPolicy.decide -> return / sleep / raise
 
-What a response or a failure means is decided by the pure functions of :mod:`._protocol`; this
-module does the I/O around them. The transport knows nothing about models: it returns
-:class:`APIResponse` (status, parsed JSON, rate-limit state, request id, retries taken). The token
-is only ever put in the ``Authorization`` header of requests to the configured base URL; redirects
-are not followed, and the token is scrubbed from any text that could reach an exception or a log
-line.
+What a response or a failure means and what to do next are decided by pure functions
+(:func:`._protocol.decipher_response`, :meth:`._retry.RetryPolicy.decide`); this module performs
+their decisions. It knows nothing about models: it returns :class:`APIResponse` (status, parsed
+JSON, rate-limit state, request id, retries taken). The token is only ever put in the
+``Authorization`` header of requests to the configured base URL; redirects are not followed, and
+the token is scrubbed from any text that could reach an exception or a log line.
 """
 
 from __future__ import annotations
@@ -22,54 +22,47 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
-from yarl import URL
 
 from ._constants import HEADER_REQUEST_ID, HEADER_RETRY_AFTER, LOGGER_NAME, MAX_RESPONSE_BYTES
 from ._protocol import (
     APIResponse,
+    Refusal,
     RequestStats,
     Timeout,
+    build_url,
     connection_error,
-    fits_deadline,
-    parse_json,
+    decipher_response,
+    request_headers,
     shrink_timeout,
     status_error,
     user_agent,
     wrong_loop_message,
 )
 from ._ratelimit import DEFAULT_429_PAUSE
-from ._ratelimit_headers import RateLimitInfo, parse_retry_after
+from ._ratelimit_headers import MAX_TRUSTED_WAIT, RateLimitInfo
+from ._retry import NOT_SENT_ERRORS, TRANSPORT_ERRORS, Action
 from .exceptions import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
     ClientClosedError,
     EventLoopError,
-    InvalidResponseError,
 )
 
 if TYPE_CHECKING:
-    from ._ratelimit import RateLimiter
+    from yarl import URL
+
+    from ._limiter import Limiter
     from ._retry import RetryPolicy
 
 __all__ = ["APIResponse", "RequestStats", "Timeout", "Transport", "user_agent"]
 
 logger = logging.getLogger(LOGGER_NAME)
 
+HEADER_CONTENT_ENCODING = "Content-Encoding"
+_URL_CACHE_SIZE = 256
+
 _Params = Mapping[str, str | int]
-
-
-# Errors after which we know the request never left this machine: safe to retry any method.
-_NOT_SENT_ERRORS: tuple[type[BaseException], ...] = (
-    aiohttp.ClientConnectorError,
-    aiohttp.ConnectionTimeoutError,
-)
-_TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
-    aiohttp.ClientConnectionError,
-    aiohttp.ClientPayloadError,
-    aiohttp.ClientResponseError,  # a malformed status line, header, chunk size or Content-Length
-    TimeoutError,
-)
 
 
 class _Shared:
@@ -81,7 +74,7 @@ class _Shared:
         token: str,
         base_url: str,
         session: aiohttp.ClientSession | None,
-        limiter: RateLimiter,
+        limiter: Limiter,
         max_concurrency: int,
         max_response_bytes: int,
     ) -> None:
@@ -98,13 +91,10 @@ class _Shared:
         """The event loop the client belongs to: the one it was created in, else first used in."""
         with contextlib.suppress(RuntimeError):  # created outside a loop: bound at first use
             self.loop = asyncio.get_running_loop()
-        self.headers = CIMultiDict(
-            {
-                "Authorization": f"Bearer {token}",
-                "User-Agent": user_agent(),
-                "Accept": "application/json",
-            }
-        )
+        self.headers = CIMultiDict(request_headers(token))
+        self.warned_retry_after = False
+        self.urls: dict[tuple[str, tuple[tuple[str, str | int], ...]], tuple[URL, str]] = {}
+        """Memoised :meth:`Transport._url` results (yarl URLs are immutable)."""
 
     def __repr__(self) -> str:
         return f"_Shared(base_url={self.base!r}, token=<redacted>)"
@@ -140,7 +130,7 @@ class Transport:
         token: str,
         base_url: str,
         session: aiohttp.ClientSession | None,
-        limiter: RateLimiter,
+        limiter: Limiter,
         max_concurrency: int,
         retry: RetryPolicy,
         timeout: Timeout,
@@ -167,7 +157,7 @@ class Transport:
         return self._shared.base
 
     @property
-    def limiter(self) -> RateLimiter:
+    def limiter(self) -> Limiter:
         """The client's shared rate limiter."""
         return self._shared.limiter
 
@@ -260,14 +250,12 @@ class Transport:
         """
         shared = self._shared
         self._check_loop()
-        url = URL(shared.base + path, encoded=True)
-        if params:
-            url = url.extend_query(params)
-        url_text = self.scrub(str(url))
+        url, url_text = self._url(path, params)
         policy = self.retry
         limiter = shared.limiter
-        deadline = None if policy.deadline is None else limiter.clock() + policy.deadline
-        attempt = 0
+        clock = limiter.clock
+        deadline = policy.deadline_at(clock.monotonic())
+        attempt = failures = rate_limited = 0
         while True:
             attempt += 1
             timeout, shrunk = self._attempt_timeout(deadline)
@@ -279,34 +267,38 @@ class Transport:
                 status, headers, body = await self._attempt(
                     method, url, json_body, retry=attempt > 1, deadline=deadline
                 )
-            except _TRANSPORT_ERRORS as exc:
+            except TRANSPORT_ERRORS as exc:
                 failure = exc
             if failure is not None:
                 # Decided and raised outside the except block, so the SDK error has no __context__:
                 # aiohttp's exceptions carry the request headers, the token among them.
                 shared.stats.connection_errors += 1
-                sent = not isinstance(failure, _NOT_SENT_ERRORS)
-                delay = policy.backoff(attempt)
-                if policy.should_retry_exception(method, failure, sent=sent, attempt=attempt) and (
-                    fits_deadline(deadline, limiter.clock(), delay)
-                ):
+                failures += 1
+                sent = not isinstance(failure, NOT_SENT_ERRORS)
+                decision = policy.decide(
+                    method,
+                    failure=failure,
+                    sent=sent,
+                    failures=failures,
+                    now=clock.monotonic(),
+                    deadline=deadline,
+                )
+                if decision.action is Action.RETRY:
                     logger.debug(
                         "%s %s failed (%s); retry %d in %.2fs",
                         method,
                         url_text,
                         type(failure).__name__,
                         attempt,
-                        delay,
+                        decision.delay,
                     )
                     del failure
-                    await limiter.sleep(delay)
+                    await clock.sleep(decision.delay)
                     continue
                 error = self._transport_error(failure, method, url_text, attempt - 1, shrunk=shrunk)
                 del failure
                 raise error
-            stats = shared.stats
-            elapsed_ms = (time.perf_counter() - t0) * 1000
-            info = limiter.update(RateLimitInfo.from_headers(headers))
+            info = await limiter.observe(RateLimitInfo.from_headers(headers))
             request_id = headers.get(HEADER_REQUEST_ID)
             if request_id:
                 request_id = self.scrub(request_id)
@@ -316,7 +308,7 @@ class Transport:
                     method,
                     url_text,
                     status,
-                    elapsed_ms,
+                    (time.perf_counter() - t0) * 1000,
                     attempt,
                     info.remaining if info else None,
                 )
@@ -328,48 +320,81 @@ class Transport:
                 "rate_limit": info,
                 "retries": attempt - 1,
             }
-            if body is None:
-                message = f"response body larger than {shared.max_response_bytes} bytes; not read"
-                raise InvalidResponseError(message=message, **meta)
-            if status < 300:
-                return APIResponse(data=parse_json(body, meta), **meta)
-            now = limiter.clock()
-            parsed = parse_retry_after(headers.get(HEADER_RETRY_AFTER), now=now)
-            retry_after = limiter.trusted_retry_after(parsed)
-            stats.rate_limited += status == 429
-            stats.server_errors += status >= 500
+            outcome = decipher_response(
+                status, headers, body, meta, now=clock.time(), limit=shared.max_response_bytes
+            )
+            if type(outcome) is APIResponse:
+                return outcome
+            assert isinstance(outcome, Refusal)
+            if outcome.distrusted:
+                self._distrust_retry_after(headers.get(HEADER_RETRY_AFTER))
+            stats = shared.stats
+            pause = None
             if status == 429:
                 # Every task of the client waits behind this pause, not only this one. An
                 # impossible Retry-After counts as missing: the pause falls back to backoff.
-                distrusted = parsed is not None and retry_after is None
-                default = policy.backoff(attempt) if distrusted else DEFAULT_429_PAUSE
-                pause = limiter.wait_for_429(retry_after, info, default=default)
-                if (
-                    policy.should_retry_status(method, status, attempt)
-                    and pause <= policy.max_retry_after
-                    and fits_deadline(deadline, now, pause)
-                ):
-                    logger.debug("%s %s -> 429; all tasks paused %.2fs", method, url_text, pause)
-                    continue
-                retry_after = pause
-            elif policy.should_retry_status(method, status, attempt):
-                delay = policy.backoff(attempt)
-                if retry_after is not None:
-                    delay = max(delay, min(retry_after, policy.max_retry_after))
-                if fits_deadline(deadline, now, delay):
-                    logger.debug("%s %s -> %d; retry %d in %.2fs", method, url_text, status, attempt, delay)
-                    await limiter.sleep(delay)
-                    continue
+                stats.rate_limited += 1
+                rate_limited += 1
+                default = policy.backoff(rate_limited) if outcome.distrusted else DEFAULT_429_PAUSE
+                pause = await limiter.on_429(outcome.retry_after, info, default=default)
+            else:
+                stats.server_errors += status >= 500
+                failures += 1
+            decision = policy.decide(
+                method,
+                status=status,
+                failures=failures,
+                rate_limited=rate_limited,
+                retry_after=outcome.retry_after,
+                pause=pause,
+                now=clock.monotonic(),
+                deadline=deadline,
+            )
+            if decision.action is Action.WAIT:
+                logger.debug("%s %s -> 429; all tasks paused %.2fs", method, url_text, decision.delay)
+                continue
+            if decision.action is Action.RETRY:
+                logger.debug(
+                    "%s %s -> %d; retry %d in %.2fs", method, url_text, status, attempt, decision.delay
+                )
+                await clock.sleep(decision.delay)
+                continue
             raise self.status_error(
                 status,
-                body,
+                outcome.body,
                 headers,
                 method=method,
                 url=url_text,
                 rate_limit=info,
                 retries=attempt - 1,
-                retry_after=retry_after,
+                retry_after=decision.retry_after,
             )
+
+    def _url(self, path: str, params: _Params | None) -> tuple[URL, str]:
+        """The URL of a call and its scrubbed text, memoised (a listing asks for the same ones again)."""
+        key = (path, tuple(params.items()) if params else ())
+        urls = self._shared.urls
+        found = urls.get(key)
+        if found is None:
+            url = build_url(self._shared.base, path, params)
+            found = url, self.scrub(str(url))
+            if len(urls) >= _URL_CACHE_SIZE:
+                urls.clear()
+            urls[key] = found
+        return found
+
+    def _distrust_retry_after(self, raw: str | None) -> None:
+        """Log, once per client, that an impossible ``Retry-After`` counts as missing."""
+        shared = self._shared
+        if shared.warned_retry_after:
+            return
+        shared.warned_retry_after = True
+        logger.warning(
+            "rate limit: ignoring an impossible header (Retry-After %r is more than %gs); "
+            "falling back to backoff. Logged once per client.",
+            self.scrub(raw or ""),
+            MAX_TRUSTED_WAIT,
+        )
 
     async def _attempt(
         self,
@@ -410,7 +435,7 @@ class Transport:
         """The timeout of the next attempt (``None``: no time left) and whether the deadline shrank it."""
         if deadline is None:
             return self._client_timeout, False
-        left = deadline - self._shared.limiter.clock()
+        left = deadline - self._shared.limiter.clock.monotonic()
         if left <= 0:
             return None, True
         total = self.timeout.total
@@ -459,6 +484,8 @@ async def _read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes | None:
     length = resp.content_length  # of the encoded body: a gzip body may inflate far beyond it
     if length is not None and length > limit:
         return None
+    if length is not None and HEADER_CONTENT_ENCODING not in resp.headers:
+        return await resp.read()  # exactly `length` bytes, read at once
     chunks: list[bytes] = []
     size = 0
     async for chunk in resp.content.iter_chunked(64 * 1024):  # decoded bytes, counted as they come

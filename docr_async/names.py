@@ -48,6 +48,8 @@ def _check_str(field: str, value: object) -> str:
         raise ValidationError(field, value, f"expected a string, got {type(value).__name__}")
     if not value:
         raise ValidationError(field, value, "must not be empty")
+    if value.isascii() and value.isprintable() and " " not in value:
+        return value  # the common case, checked in C: no whitespace, no control characters, ASCII
     if value != value.strip() or any(ch.isspace() for ch in value):
         raise ValidationError(field, value, "must not contain whitespace")
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from virtual_gc import gc_in_virtual_time
 
 import docr_async
 import docr_async.cleanup
-from docr_async.testing import FakeDOCR, GCConfig, SeedSpec
+from docr_async.testing import FakeDOCR, SeedSpec
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.DOTALL)
@@ -31,7 +32,8 @@ async def test_the_main_job_example_runs_against_a_fake(
 ) -> None:
     block = next(b for b in BLOCKS if "build_plan" in b and "collect_garbage(client" in b)
     spec = SeedSpec(repos=4, tags=120, untagged=8, days=90)
-    async with FakeDOCR(seed=5, seed_spec=spec, gc=GCConfig(step_seconds=0.01)) as fake:
+    async with FakeDOCR(seed=5, seed_spec=spec) as fake:
+        gc_in_virtual_time(fake)
         real_client = docr_async.DOCRClient
 
         class PointedAtFake(real_client):  # type: ignore[misc,valid-type]

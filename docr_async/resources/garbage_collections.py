@@ -280,8 +280,8 @@ class GarbageCollections(RegistryScoped):
         if timeout is not None:
             _check_seconds("timeout", timeout, zero_ok=True)
         registry = await self._registry(given)
-        limiter = self._core.limiter
-        deadline = None if timeout is None else limiter.clock() + timeout
+        clock = self._core.limiter.clock
+        deadline = None if timeout is None else clock.monotonic() + timeout
         interval = poll_interval
         last: GarbageCollection | None = None
         missing = 0  # polls in a row that found it neither active nor in the history
@@ -308,7 +308,7 @@ class GarbageCollections(RegistryScoped):
                         )
                     return gc
             state = repr(gc.status) if gc is not None else "not in the history yet"
-            now = limiter.clock()
+            now = clock.monotonic()
             if deadline is not None and now + interval > deadline:
                 if now >= deadline:
                     raise WaitTimeoutError(
@@ -318,7 +318,7 @@ class GarbageCollections(RegistryScoped):
                     )
                 interval = deadline - now
             logger.debug("garbage collection %s is %s; next poll in %.1fs", uuid, state, interval)
-            await limiter.sleep(interval)
+            await clock.sleep(interval)
             interval = min(max_poll_interval, interval * 1.5)
 
 

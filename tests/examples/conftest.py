@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from virtual_gc import gc_in_virtual_time
 
-from docr_async.testing import FakeDOCR, GCConfig, SeedSpec
+from docr_async.testing import FakeDOCR, SeedSpec
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 sys.path.insert(0, str(EXAMPLES))
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 REGISTRY = "example"
 SMALL = SeedSpec(repos=4, tags=40, untagged=6, days=90, tier="starter")
 """40 tags in 4 repositories, about 120% of the Starter tier's 500 MiB."""
-FAST_GC = GCConfig(step_seconds=0.01)
 
 
 @pytest.fixture
@@ -41,7 +41,8 @@ def seed_spec() -> SeedSpec:
 
 @pytest.fixture
 async def fake(seed_spec: SeedSpec) -> AsyncIterator[FakeDOCR]:
-    async with FakeDOCR(seed=3, seed_spec=seed_spec, gc=FAST_GC) as fake:
+    async with FakeDOCR(seed=3, seed_spec=seed_spec) as fake:
+        gc_in_virtual_time(fake)  # a GC moves one step per read, never by itself
         yield fake
 
 

@@ -147,7 +147,8 @@ async def test_revoked_token_exits_non_zero(fake: FakeDOCR, argv: list[str], fil
     ("gc", "extra", "status"),
     [
         (GCConfig(step_seconds=0.01, fail=True), [], "failed"),
-        (GCConfig(step_seconds=60), ["--gc-timeout", "0.05"], "timed_out"),
+        # Steps far longer than the hour the fake's clock moves per read: it never ends.
+        (GCConfig(step_seconds=10**9), ["--gc-timeout", "0.05"], "timed_out"),
     ],
 )
 async def test_gc_failure_or_timeout_exits_non_zero(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import _target
 import pytest
 import web_app
 from aiohttp.test_utils import TestClient, TestServer
+from refused_port import refused_url
 
 from docr_async import NO_RETRY, DOCRClient
 from docr_async.testing import TIERS, FakeDOCR, FaultConfig, GCConfig
@@ -193,9 +195,11 @@ async def test_server_errors_are_502(fake: FakeDOCR) -> None:
 
 
 async def test_connection_errors_are_502(fake: FakeDOCR) -> None:
-    await fake.close()  # nothing listens on its port any more
-    async with serve(fake, retry=NO_RETRY) as http:
-        assert (await error(await http.get("/registries"), 502))["type"] == "APIConnectionError"
+    with refused_url() as refused:  # held for the whole test: no other process can listen there
+        factory = partial(_target.open_client, base_url=refused, token=fake.token, retry=NO_RETRY)
+        app = web_app.create_app(factory)
+        async with TestClient(TestServer(app)) as http:
+            assert (await error(await http.get("/registries"), 502))["type"] == "APIConnectionError"
 
 
 async def test_an_error_mid_stream_ends_it_with_an_error_line(fake: FakeDOCR) -> None:

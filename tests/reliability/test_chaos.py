@@ -353,6 +353,7 @@ async def test_a_429_longer_than_max_retry_after_is_a_typed_error_carrying_retry
             assert len(fake.requests) == 1
             assert clock.slept == 0.0
             # The pause still holds for every task of the client: a second call does not hammer.
+            assert isinstance(client.rate_limiter, RateLimiter)
             assert client.rate_limiter.paused_until == pytest.approx(T0 + 3.0)
         record("chaos", fault_spurious_429=fake.fault_counts["spurious_429"], typed_429_checks=1)
 

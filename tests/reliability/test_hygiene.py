@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from e2e.helpers import client_for, other_tasks, running_fake
+from virtual_gc import gc_in_virtual_time
 
 from docr_async.cleanup import (
     CleanupExecutor,
@@ -34,7 +35,7 @@ from docr_async.cleanup import (
     collect_garbage,
     execute_plan,
 )
-from docr_async.testing import FakeDOCR, FaultConfig, GCConfig, SeedSpec
+from docr_async.testing import FakeDOCR, FaultConfig, SeedSpec
 
 from . import record
 
@@ -258,11 +259,10 @@ async def test_cancelling_a_gc_wait_leaves_nothing_behind(seed: int, what: str) 
     rng = random.Random(seed)
     with no_resource_warnings():
         async with (
-            running_fake(
-                seed=seed, seed_spec=SeedSpec(repos=2, tags=10, untagged=3), gc=GCConfig(step_seconds=0.1)
-            ) as fake,
+            running_fake(seed=seed, seed_spec=SeedSpec(repos=2, tags=10, untagged=3)) as fake,
             client_for(fake, max_concurrency=MAX_CONCURRENCY) as client,
         ):
+            gc_in_virtual_time(fake)  # one status per successful poll: still running at the target poll
             before = other_tasks()
             fake.set_faults(FAULTS, seed=seed, methods=("GET",))
             reached = asyncio.Event()

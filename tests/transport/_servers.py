@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from docr_async import DOCRClient, RateLimiter, RetryPolicy
+from docr_async import DOCRClient, Limiter, RateLimiter, RetryPolicy
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
@@ -87,7 +87,7 @@ async def raw_server(
         await server.wait_closed()
 
 
-def client_for(base_url: str, *, limiter: RateLimiter | None = None, **kwargs: Any) -> DOCRClient:
+def client_for(base_url: str, *, limiter: Limiter | None = None, **kwargs: Any) -> DOCRClient:
     """A client of ``base_url`` with the test token; no retries unless asked."""
     kwargs.setdefault("retry", RetryPolicy(max_attempts=1))
     return DOCRClient(

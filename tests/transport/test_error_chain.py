@@ -10,12 +10,12 @@ can) and checks every text a user could print of the error and of every exceptio
 from __future__ import annotations
 
 import asyncio
-import socket
 import traceback
 from typing import TYPE_CHECKING
 
 import aiohttp
 import pytest
+from refused_port import refused_url
 
 from docr_async import (
     APIConnectionError,
@@ -107,12 +107,10 @@ async def test_a_timeout_leaves_no_token_in_the_error_chain() -> None:
 
 
 async def test_a_refused_connection_leaves_no_token_in_the_error_chain() -> None:
-    with socket.socket() as sock:  # a port that was free a moment ago, now closed: refused
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    async with client_for(f"http://127.0.0.1:{port}") as client:
-        with pytest.raises(APIConnectionError) as info:
-            await client.registries.get("example")
+    with refused_url() as url:
+        async with client_for(url) as client:
+            with pytest.raises(APIConnectionError) as info:
+                await client.registries.get("example")
     assert_no_token(info.value)
 
 

@@ -17,13 +17,20 @@ import pytest
 from aiohttp import web
 from unit._clock import START, FakeClock
 
-from docr_async import RateLimiter, RateLimitInfo, RetryPolicy
+from docr_async import DOCRClient, RateLimiter, RateLimitInfo, RetryPolicy
 from docr_async._ratelimit_headers import MAX_TRUSTED_WAIT
 
 from ._servers import client_for, serve
 
 TEN_YEARS = 10 * 365 * 86_400
 REGISTRY = {"registry": {"name": "example"}}
+
+
+def own(client: DOCRClient) -> RateLimiter:
+    """The client's limiter, which these tests built (``DOCRClient.rate_limiter`` is any ``Limiter``)."""
+    limiter = client.rate_limiter
+    assert isinstance(limiter, RateLimiter)
+    return limiter
 
 
 def limiter_on(clock: FakeClock) -> RateLimiter:
@@ -61,7 +68,7 @@ async def test_a_reset_ten_years_ahead_does_not_disable_the_client(caplog: pytes
     async with serve(handle) as url, client_for(url, limiter=limiter_on(clock)) as client:
         for _ in range(6):
             assert (await client.registries.get("example")).name == "example"
-        assert client.rate_limiter.next_wait() == 0.0
+        assert own(client).next_wait() == 0.0
     assert len(seen) == 6
     assert clock.sleeps == []  # nobody waited for the "reset"
     assert client.rate_limit == RateLimitInfo(limit=5000, remaining=0, reset_at=None)
@@ -77,7 +84,7 @@ async def test_a_reset_within_the_hour_is_still_obeyed() -> None:
     retry = RetryPolicy(max_attempts=1, deadline=None)  # the default 300 s deadline bounds budget waits
     async with serve(handle) as url, client_for(url, limiter=limiter_on(clock), retry=retry) as client:
         await client.registries.get("example")
-        assert client.rate_limiter.next_wait() == pytest.approx(600)
+        assert own(client).next_wait() == pytest.approx(600)
         await client.registries.get("example")  # waits for the reset, in virtual time
     assert clock.sleeps == [pytest.approx(600)]
     assert len(seen) == 2
@@ -96,7 +103,7 @@ async def test_an_impossible_retry_after_falls_back_to_backoff(
     seen, handle = script((429, {"Retry-After": retry_after}), (429, {"Retry-After": retry_after}))
     async with serve(handle) as url, client_for(url, limiter=limiter_on(clock), retry=retry) as client:
         assert (await client.registries.get("example")).name == "example"
-        assert client.rate_limiter.paused_until is None
+        assert own(client).paused_until is None
         assert (await client.registries.get("example")).name == "example"  # nothing blocks later calls
     assert len(seen) == 4
     assert clock.sleeps == [2.0, 4.0]  # the policy's backoff, not a day
@@ -126,7 +133,7 @@ async def test_remaining_above_limit_is_bounded_by_the_limit(caplog: pytest.LogC
         await client.registries.get("example")
         assert client.rate_limit is not None
         assert client.rate_limit.remaining == 10
-        assert client.rate_limiter.remaining == 10
+        assert own(client).remaining == 10
     assert "exceeds ratelimit-limit" in warnings_of(caplog)[0]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import traceback
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from aioresponses import CallbackResult, aioresponses
+from refused_port import refused_url
 
 from docr_async import (
     NO_RETRY,
@@ -322,17 +322,11 @@ async def test_strict_client_turns_unknown_fields_into_invalid_response(mocked: 
 # --------------------------------------------------------------------------- transport failures
 
 
-def unused_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_connection_refused_raises_api_connection_error() -> None:
-    base_url = f"http://127.0.0.1:{unused_port()}"
-    async with make_client(base_url=base_url) as c:
-        with pytest.raises(APIConnectionError) as excinfo:
-            await c.registries.get("example")
+    with refused_url() as base_url:
+        async with make_client(base_url=base_url) as c:
+            with pytest.raises(APIConnectionError) as excinfo:
+                await c.registries.get("example")
     err = excinfo.value
     assert not isinstance(err, APITimeoutError)
     assert not isinstance(err, APIStatusError)

@@ -114,11 +114,12 @@ def test_find_cycle_reports_a_type_checking_only_cycle(tmp_path: Path) -> None:
                 "docr_async.exceptions",
             },
         ),
+        ("docr_async._limiter", {"docr_async._ratelimit_headers"}),  # the protocol: a leaf
         (
             "docr_async._core",
             {
                 "docr_async._transport",
-                "docr_async._ratelimit",
+                "docr_async._limiter",
                 "docr_async._retry",
                 "docr_async._default_registry",
             },

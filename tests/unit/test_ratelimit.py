@@ -215,8 +215,10 @@ async def test_clock_and_sleep_are_shared(clock: FakeClock) -> None:
     assert limiter.clock() == START + 12.5
     assert clock.sleeps == [12.5]
     default = RateLimiter()
-    assert default.clock is time.time
+    assert default.clock.time is time.time
+    assert default.clock.monotonic is time.monotonic  # durations never jump with the wall clock
     assert default.sleep is asyncio.sleep
+    assert limiter.clock.monotonic() == limiter.clock.time() == START + 12.5  # one virtual time
 
 
 # --------------------------------------------------------------------------- burst window
