@@ -143,11 +143,16 @@ class DOCRClient:
             raise ConfigurationError("max_response_bytes must be an int >= 1")
         if not isinstance(prefetch, int) or prefetch < 0:
             raise ConfigurationError("prefetch must be an int >= 0")
+        resolved = _resolve_token(token)
+        limiter = rate_limiter if rate_limiter is not None else RateLimiter()
+        bind_token = getattr(limiter, "bind_token", None)  # a shared limiter keys its state by the token
+        if callable(bind_token):
+            bind_token(resolved)
         transport = Transport.create(
-            token=_resolve_token(token),
+            token=resolved,
             base_url=_resolve_base_url(base_url, allow_insecure_http),
             session=session,
-            limiter=rate_limiter if rate_limiter is not None else RateLimiter(),
+            limiter=limiter,
             max_concurrency=max_concurrency,
             retry=retry,
             timeout=_timeout(timeout),

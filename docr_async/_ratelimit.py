@@ -16,6 +16,7 @@ import time
 from collections import Counter, deque
 from typing import TYPE_CHECKING
 
+from ._adaptive import BurstController
 from ._constants import BURST_LIMIT, BURST_WINDOW
 from ._limiter import Clock
 from ._ratelimit_headers import MAX_TRUSTED_WAIT, RateLimitInfo, bound_info
@@ -58,6 +59,7 @@ class RateLimiter:
         burst_limit: int | None = BURST_LIMIT,
         burst_window: float = BURST_WINDOW,
         enabled: bool = True,
+        adaptive: bool = True,
         max_wait: float = 900.0,
         clock: Clock | Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] | None = None,
@@ -68,6 +70,10 @@ class RateLimiter:
             burst_limit: Sends allowed per ``burst_window``; ``None`` disables the client-side window.
             burst_window: The sliding window of the burst limit, in seconds.
             enabled: ``False`` turns :meth:`acquire` into a no-op (budget and pauses are still recorded).
+            adaptive: Lower the burst limit when burst 429s show the window is smaller than
+                configured (others spend the token), raise it again when they stop, and release
+                the sends waiting out a pause paced (see ``docs/architecture.md``). It never moves
+                while no burst 429 arrives.
             max_wait: The longest single wait :meth:`acquire` accepts before raising.
             clock: A :class:`Clock`, or a callable returning the current time in Unix epoch
                 seconds (it then also serves as the monotonic clock, unless it is ``time.time``).
@@ -108,6 +114,9 @@ class RateLimiter:
         self._reset_ts: float | None = None
         self._reset_at: datetime | None = None
         self._warned: set[str] = set()
+        self._controller = (
+            BurstController(burst_limit, burst_window) if adaptive and burst_limit is not None else None
+        )
 
     # ----------------------------------------------------------------- introspection
 
@@ -145,6 +154,21 @@ class RateLimiter:
     def paused_until(self) -> float | None:
         """The epoch second the current 429 pause ends, or ``None`` when not paused."""
         return self._pause_until if self._pause_until > self._clock() else None
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether the burst limit adapts to burst 429s."""
+        return self._controller is not None
+
+    @property
+    def burst_limit(self) -> int | None:
+        """The configured burst limit (``None``: no client-side window)."""
+        return self._burst_limit
+
+    @property
+    def effective_burst_limit(self) -> int | None:
+        """The burst limit in force now: the configured one, or lower while adapting to 429s."""
+        return self._burst_limit if self._controller is None else self._controller.limit
 
     @property
     def in_window(self) -> int:
@@ -201,6 +225,7 @@ class RateLimiter:
         if not self._enabled:
             return None
         limit = self.max_wait if max_wait is None else max_wait
+        held = False
         while True:
             now = self._clock()
             wait, reason, reset_at = self._needed_wait(now)
@@ -210,7 +235,11 @@ class RateLimiter:
                 if self._burst_limit is None:
                     return None
                 self._sends.append(now)
+                if self._controller is not None:
+                    self._adapted(self._controller.tick(now, binding=held), "no burst 429 for a window")
+                    self._controller.released(now)
                 return now
+            held = held or reason.startswith(("burst", "paced"))
             allowed = limit
             left = None if deadline is None else deadline - self._monotonic()
             if left is not None and left < limit:
@@ -272,7 +301,7 @@ class RateLimiter:
             wait = self._pause_until - now
             reason = f"paused after a 429 ({self._pause_reason})" if self._pause_reason else "paused"
             reset_at = self._pause_reset_at
-        limit = self._burst_limit
+        limit = self.effective_burst_limit
         if limit is not None:
             self._expire_sends(now)
             if len(self._sends) >= limit:
@@ -283,6 +312,12 @@ class RateLimiter:
                     wait = burst_wait
                     reason = f"burst limit of {limit} requests per {self._burst_window:g}s reached"
                     reset_at = None
+        if self._controller is not None:
+            paced = self._controller.release_wait(now)
+            if paced > wait:
+                wait = paced
+                reason = "paced release after a pause"
+                reset_at = None
         if self._remaining is not None and self._remaining <= 0 and self._reset_ts is not None:
             hourly_wait = self._reset_ts - now
             if hourly_wait > wait:
@@ -354,6 +389,16 @@ class RateLimiter:
             return None
         return seconds
 
+    def _adapted(self, new_limit: int | None, why: str) -> None:
+        if new_limit is not None:
+            logger.debug(
+                "rate limit: effective burst limit now %d per %gs (configured %s): %s",
+                new_limit,
+                self._burst_window,
+                self._burst_limit,
+                why,
+            )
+
     def _distrust(self, kind: str, problem: str) -> None:
         if kind in self._warned:
             return
@@ -417,9 +462,16 @@ class RateLimiter:
         if retry_after is not None and not math.isnan(retry_after) and retry_after >= 0:
             if self._remaining is not None and self._remaining <= 0 and (info is None or info.remaining == 0):
                 self._remaining = None
+            controller = self._controller
+            if controller is not None:
+                self._expire_sends(now)
+                echo = self._pause_until > now
+                self._adapted(controller.on_429(now, in_window=len(self._sends), echo=echo), "burst 429")
             self._pause(
                 retry_after, reason=f"burst limit, Retry-After {retry_after:g}s", reset_at=None, now=now
             )
+            if controller is not None:
+                controller.on_pause(now, self._pause_until)
         else:
             known = info if info is not None and info.reset_at is not None else self._latest
             until_reset = None if known is None else known.seconds_until_reset(now)

@@ -26,6 +26,7 @@ GLOBAL_VALUE_OPTIONS = frozenset(
         "--max-concurrency",
         "--max-wait",
         "--retries",
+        "--redis-url",
     }
 )
 """The root's options that take a value."""

@@ -14,7 +14,7 @@ import typer
 from .._client import DOCRClient
 from .._constants import DEFAULT_BASE_URL, TOKEN_ENV_VARS
 from .._retry import RetryPolicy
-from ..exceptions import DOCRError, ValidationError
+from ..exceptions import ConfigurationError, DOCRError, ValidationError
 from ..models import GCType
 from ..names import REGISTRY_HOST, resolve_repository, validate_registry_name
 from ._exit import ExitCode, describe_error, exit_code_for
@@ -22,6 +22,9 @@ from ._output import Listing, Output, OutputFormat, parse_columns
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Coroutine
+
+    from .._ratelimit import RateLimiter
+    from ..redis import RedisRateLimiter
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -108,6 +111,7 @@ class Settings:
     max_wait: float | None = None
     retries: int | None = None
     allow_insecure_http: bool = False
+    redis_url: str | None = None
 
     def secret(self) -> str | None:
         """The token that will be used (never printed; used to redact output)."""
@@ -119,10 +123,11 @@ class Settings:
                 return value
         return None
 
-    def client(self, registry: str | None = None) -> DOCRClient:
+    def client(self, rate_limiter: RateLimiter | None = None, registry: str | None = None) -> DOCRClient:
         """A new client (create it inside the event loop).
 
         Args:
+            rate_limiter: A shared limiter (``--redis-url``); ``None``: the client's own.
             registry: The registry the command names; ``None``: ``$DIGITALOCEAN_REGISTRY``, else the
                 account's only registry (the SDK's default registry). A named registry means the
                 variable is not read, so a bad value there does not break such a command.
@@ -139,7 +144,22 @@ class Settings:
             max_concurrency=self.max_concurrency,
             max_wait=self.max_wait,
             allow_insecure_http=self.allow_insecure_http,
+            rate_limiter=rate_limiter,
         )
+
+    def shared_limiter(self) -> RedisRateLimiter | None:
+        """The Redis limiter of ``--redis-url`` / ``DOCR_REDIS_URL``, or ``None`` (a local one).
+
+        Raises:
+            ConfigurationError: redis-py (the ``docr-async[redis]`` extra) is not installed.
+        """
+        if not self.redis_url:
+            return None
+        try:
+            from docr_async.redis import RedisRateLimiter  # noqa: PLC0415 - optional extra
+        except ImportError:
+            raise ConfigurationError("--redis-url needs redis-py: pip install 'docr-async[redis]'") from None
+        return RedisRateLimiter.from_url(self.redis_url)
 
 
 class Cli:
@@ -197,8 +217,13 @@ class Cli:
 
     async def with_client(self, work: Callable[[DOCRClient], Awaitable[T]]) -> T:
         """Await ``work(client)`` with a fresh client, closed afterwards (errors propagate)."""
-        async with self.settings.client(self.registry) as client:
-            return await work(client)
+        limiter = self.settings.shared_limiter()
+        try:
+            async with self.settings.client(limiter, registry=self.registry) as client:
+                return await work(client)
+        finally:
+            if limiter is not None:
+                await limiter.aclose()
 
     def run(self, work: Callable[[DOCRClient], Awaitable[T]]) -> T:
         """Run ``work(client)`` on a fresh event loop; SDK errors become one line and an exit code."""

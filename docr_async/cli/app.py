@@ -130,6 +130,15 @@ def root(
         bool,
         typer.Option("--allow-insecure-http", help="Allow a plain http:// base URL on a non-loopback host."),
     ] = False,
+    redis_url: Annotated[
+        str | None,
+        typer.Option(
+            "--redis-url",
+            envvar="DOCR_REDIS_URL",
+            show_default=False,
+            help="Share the token's rate limit with every process using this Redis (docr-async[redis]).",
+        ),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = False,
@@ -153,6 +162,7 @@ def root(
         max_wait=max_wait,
         retries=retries,
         allow_insecure_http=allow_insecure_http,
+        redis_url=redis_url or None,
     )
 
 

@@ -56,7 +56,9 @@ def script(*answers: int, retry_after: str = "2") -> tuple[list[str], Handler]:
 
 
 def limiter_on(clock: FakeClock) -> RateLimiter:
-    return RateLimiter(clock=clock.time, sleep=clock.sleep)
+    # Not adaptive: these tests are about how many 429s a request waits out, not about the burst
+    # limit the limiter learns from them (tests/unit/test_adaptive.py covers that).
+    return RateLimiter(clock=clock.time, sleep=clock.sleep, adaptive=False)
 
 
 async def test_several_429s_plus_a_5xx_and_a_dropped_connection_still_succeed() -> None:

@@ -489,7 +489,7 @@ async def test_pause_over_max_wait_raises(clock: FakeClock) -> None:
 
 
 async def test_429_with_retry_after_pauses_that_long_not_until_the_hourly_reset(clock: FakeClock) -> None:
-    limiter = make_limiter(clock)
+    limiter = make_limiter(clock, adaptive=False)  # paced release: tests/unit/test_adaptive.py
     info = budget(0, 3000)  # a burst 429 also reports remaining 0
     limiter.update(info)
     assert limiter.wait_for_429(29.0, info) == 29.0

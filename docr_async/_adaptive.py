@@ -1,0 +1,149 @@
+"""Adapting the burst window to what the server actually allows: pure, clock-free logic.
+
+DigitalOcean's burst limit (250 requests per sliding minute) is per token, never reported in a
+header, and shared by every process that uses the token. A client that assumes it owns the whole
+window collects 429s when others spend it too. :class:`BurstController` estimates the share this
+client really gets and paces it there:
+
+* **Decrease (estimate).** A burst 429 (one with ``Retry-After``) means the server's window is full.
+  The sends this client has in its own window at that moment are what it got out of the server's
+  window, so the effective limit becomes ``floor(decrease x sends in the window)``: at least one
+  less than the current limit, but at most halved by one 429 (a client that had only just started
+  sending has no estimate yet), and never below ``min_limit``. The 429s of requests that were
+  already in flight when the first one arrived say nothing new: while the shared pause set by that
+  429 lasts, further 429s do not lower the limit again.
+* **Increase (probe).** Each window of ``window`` seconds without a 429 in which the limit held a
+  send back (the client wanted more) raises the limit by ``step`` of itself (kept as a fraction, so
+  many processes with small shares together still raise the token's total by only ``step``); after
+  three such windows in a row the step doubles with every further one, up to the configured limit.
+  A 429 resets the count. So processes sharing a token probe gently, and a client left alone
+  returns to the full limit within a few windows once the 429s have stopped.
+* **Paced release.** When a shared pause ends, the server frees its window one expired request at
+  a time, so the waiting sends are released one every ``window / limit`` seconds for one window,
+  not all at once (which would draw another round of 429s).
+
+A client that is alone at the configured limit never sees a burst 429: the limit never moves and
+nothing is paced, so it loses no throughput. Every method takes ``now`` (seconds on any monotonic
+or epoch clock); nothing here sleeps, reads a clock or does I/O.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["BurstController"]
+
+_GENTLE_WINDOWS = 3
+"""Clean windows in a row that raise the limit by ``step`` only; the step doubles after them."""
+
+
+class BurstController:
+    """The effective burst limit of one client, adapted from its 429s (see the module docstring)."""
+
+    def __init__(
+        self,
+        configured: int,
+        window: float,
+        *,
+        decrease: float = 0.9,
+        step: float = 0.02,
+        min_limit: int = 1,
+    ) -> None:
+        """Create a controller at the configured limit.
+
+        Args:
+            configured: The burst limit the client was configured with (the ceiling).
+            window: The burst window, in seconds.
+            decrease: The fraction of the sends in the window kept after a burst 429.
+            step: The first increase, as a fraction of the current limit, after a clean window.
+            min_limit: The lowest effective limit.
+
+        Raises:
+            ValueError: A parameter is out of range.
+        """
+        if configured < 1 or not window > 0 or not 0 < decrease < 1 or not step > 0 or min_limit < 1:
+            msg = "BurstController needs configured >= 1, window > 0, 0 < decrease < 1, step > 0, min >= 1"
+            raise ValueError(msg)
+        self.configured = configured
+        self.window = float(window)
+        self._decrease = decrease
+        self._first_step = step
+        self._clean = 0
+        self._level = float(configured)
+        self._min = min(min_limit, configured)
+        self.limit = configured
+        """The effective limit: sends allowed per window now."""
+        self._period_start: float | None = None
+        self._period_binding = False
+        self._period_429 = False
+        self._pause_end = 0.0
+        self._pace_until = 0.0
+        self._next_release = 0.0
+
+    # ------------------------------------------------------------------ feedback
+
+    def on_429(self, now: float, *, in_window: int, echo: bool) -> int | None:
+        """Record a burst 429; return the new limit when it changed.
+
+        Args:
+            now: The current time.
+            in_window: The client's sends in its own window now (the 429'd one included).
+            echo: The 429 arrived while the pause of an earlier one still holds (a request that
+                was already in flight): it does not lower the limit again.
+        """
+        self._period_429 = True
+        self._clean = 0
+        if echo:
+            return None
+        estimate = math.floor(self._decrease * in_window)
+        halved = math.ceil(self.limit / 2)
+        new = max(self._min, min(self.limit - 1, max(estimate, halved)))
+        if new == self.limit:
+            return None
+        self.limit = new
+        self._level = float(new)
+        return new
+
+    def on_pause(self, now: float, until: float) -> None:
+        """Record that every send is paused until ``until``; the release after it is paced."""
+        if until > self._pause_end:
+            self._pause_end = until
+            self._pace_until = until + self.window
+            self._next_release = until
+
+    def tick(self, now: float, *, binding: bool) -> int | None:
+        """Record a send attempt at ``now``; return the new limit when a clean window raised it.
+
+        Args:
+            now: The current time.
+            binding: The limit held this send back (the client wanted more than it allows).
+        """
+        if self._period_start is None:
+            self._period_start = now
+        changed: int | None = None
+        if now - self._period_start >= self.window:
+            if not self._period_429 and self._period_binding and self.limit < self.configured:
+                self._clean += 1
+                step = self._first_step * 2 ** max(0, self._clean - _GENTLE_WINDOWS)
+                self._level = min(float(self.configured), self._level * (1 + min(step, 1.0)))
+                if math.floor(self._level) != self.limit:
+                    self.limit = math.floor(self._level)
+                    changed = self.limit
+            self._period_start = now
+            self._period_binding = False
+            self._period_429 = False
+        self._period_binding = self._period_binding or binding
+        return changed
+
+    # ------------------------------------------------------------------ pacing
+
+    def release_wait(self, now: float) -> float:
+        """Seconds a send must still wait for its paced release after a pause (0: none)."""
+        if now >= self._pace_until or now < self._pause_end:
+            return 0.0
+        return max(self._next_release - now, 0.0)
+
+    def released(self, now: float) -> None:
+        """Record a send at ``now``: the next paced release is one interval later."""
+        if self._pause_end <= now < self._pace_until:
+            self._next_release = max(self._next_release, now) + self.window / self.limit

@@ -1,0 +1,156 @@
+"""RedisRateLimiter against a real redis-server and FakeDOCR: one shared window for many processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import redis.asyncio as aioredis
+
+from docr_async import DOCRClient
+from docr_async.exceptions import RateLimitBudgetError
+from docr_async.redis import RedisRateLimiter, RedisUnavailableError
+from docr_async.testing import FakeDOCR, RateLimitConfig
+
+if TYPE_CHECKING:
+    from .conftest import RedisServer
+
+WORKER = Path(__file__).with_name("_worker.py")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def max_per_window(times: list[float], window: float) -> int:
+    """The most arrivals in any half-open window (t - window, t], as the fake's limiter counts."""
+    times = sorted(times)
+    best, start = 0, 0
+    for end, t in enumerate(times):
+        while times[start] <= t - window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+async def test_processes_share_one_window_never_more_than_the_limit(redis_server: RedisServer) -> None:
+    limit, window, processes, each = 20, 1.0, 3, 30
+    rate_limits = RateLimitConfig(burst_limit=limit, burst_window=window)
+    async with FakeDOCR(rate_limits=rate_limits) as fake:
+        fake.clear_requests()
+        procs = [
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                str(WORKER),
+                fake.url,
+                fake.token,
+                redis_server.url,
+                str(each),
+                str(limit),
+                str(window),
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                cwd=ROOT,
+            )
+            for _ in range(processes)
+        ]
+        outputs = [await asyncio.wait_for(p.communicate(), timeout=120) for p in procs]
+        for proc, (out, err) in zip(procs, outputs, strict=True):
+            assert proc.returncode == 0, err.decode()[-2000:]
+            assert json.loads(out.decode().splitlines()[-1])["fallback"] is False
+        arrivals = [r for r in fake.requests if r.path.startswith("/v2/")]
+    assert len(arrivals) == processes * each  # no request was wasted on a 429
+    assert [r.status for r in arrivals] == [200] * len(arrivals)
+    # The fake's own count of arrivals per sliding window never exceeds the limit.
+    assert max_per_window([r.timestamp for r in arrivals], window) <= limit
+
+
+async def test_keys_hold_a_hash_of_the_token_never_the_token(redis_server: RedisServer) -> None:
+    limiter = RedisRateLimiter.from_url(redis_server.url, burst_limit=5, burst_window=1.0)
+    async with (
+        FakeDOCR() as fake,
+        limiter,
+        DOCRClient(fake.token, base_url=fake.url, rate_limiter=limiter) as client,
+    ):
+        await client.tags.list("api", registry="example", per_page=5)
+        limiter.wait_for_429(30.0, None)
+        await limiter._flush()
+        raw = aioredis.Redis.from_url(redis_server.url)
+        try:
+            keys = [k.decode() if isinstance(k, bytes) else k for k in await raw.keys("*")]
+            dump = " ".join(keys) + " ".join([repr(await raw.dump(k)) for k in keys])
+        finally:
+            await raw.aclose()
+    assert limiter.keys is not None
+    assert sorted(keys) == sorted(limiter.keys)
+    assert fake.token not in dump
+
+
+async def test_one_429_pauses_every_process(redis_server: RedisServer) -> None:
+    first = RedisRateLimiter.from_url(redis_server.url, burst_limit=5, burst_window=1.0)
+    other = RedisRateLimiter.from_url(redis_server.url, burst_limit=5, burst_window=1.0)
+    async with first, other:
+        first.bind_token("shared-token")
+        other.bind_token("shared-token")
+        assert await first.on_429(30.0, None, default=1.0) >= 29.0
+        with pytest.raises(RateLimitBudgetError, match="paused after a 429"):
+            async with other.slot(max_wait=5.0):
+                pass
+        await other.clear_pause()
+        async with first.slot(max_wait=5.0):
+            pass
+        assert first.in_window == 0  # the place was taken in Redis, not locally
+
+
+async def test_redis_killed_mid_run_falls_back_without_failing(
+    redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="docr_async.ratelimit")
+    limiter = RedisRateLimiter.from_url(
+        redis_server.url, burst_limit=100, burst_window=1.0, socket_timeout=1.0
+    )
+    done = 0
+    async with (
+        FakeDOCR() as fake,
+        limiter,
+        DOCRClient(fake.token, base_url=fake.url, rate_limiter=limiter) as client,
+    ):
+        todo = iter(range(80))
+
+        async def task() -> None:
+            nonlocal done
+            for _ in todo:
+                await client.tags.list("api", registry="example", per_page=5)
+                done += 1
+                if done == 20:
+                    redis_server.stop()  # while the other tasks hold places in the shared window
+
+        await asyncio.gather(*(task() for _ in range(8)))
+    assert done == 80
+    assert limiter.using_fallback
+    assert "Redis is unreachable" in caplog.text
+    assert fake.stats(fake.token).throttled == 0
+
+
+async def test_on_error_raise_fails_instead_of_falling_back(redis_server: RedisServer) -> None:
+    limiter = RedisRateLimiter.from_url(redis_server.url, on_error="raise", socket_timeout=1.0)
+    redis_server.stop()
+    async with (
+        FakeDOCR() as fake,
+        limiter,
+        DOCRClient(fake.token, base_url=fake.url, rate_limiter=limiter) as client,
+    ):
+        with pytest.raises(RedisUnavailableError, match="unreachable"):
+            await client.tags.list("api", registry="example", per_page=5)
+        assert [r for r in fake.requests if r.path.startswith("/v2/")] == []  # nothing sent
+
+
+def test_one_limiter_serves_one_token() -> None:
+    limiter = RedisRateLimiter(aioredis.Redis(), burst_limit=5)
+    limiter.bind_token("a")
+    with pytest.raises(ValueError, match="another token"):
+        limiter.bind_token("b")
+    with pytest.raises(ValueError, match="on_error"):
+        RedisRateLimiter(aioredis.Redis(), on_error="ignore")  # type: ignore[arg-type]

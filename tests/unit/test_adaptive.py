@@ -1,0 +1,167 @@
+"""Adaptive burst limiting (BurstController inside RateLimiter), in virtual time against a simulated
+server whose sliding burst window may be smaller than the client was configured with."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections import deque
+
+import pytest
+
+from docr_async._adaptive import BurstController
+from docr_async._ratelimit import RateLimiter
+
+from ._clock import START, FakeClock
+
+WINDOW = 60.0
+LATENCY = 0.05
+
+
+class SimServer:
+    """A server-side sliding burst window (as DigitalOcean's): 429 with Retry-After when full."""
+
+    def __init__(self, clock: FakeClock, limit: int) -> None:
+        self.clock = clock
+        self.limit = limit
+        self.accepted: deque[float] = deque()
+        self.arrivals: list[tuple[float, int]] = []
+
+    def arrive(self) -> tuple[int, float | None]:
+        now = self.clock.now
+        while self.accepted and self.accepted[0] + WINDOW <= now:
+            self.accepted.popleft()
+        if len(self.accepted) >= self.limit:
+            self.arrivals.append((now, 429))
+            return 429, max(1.0, math.ceil(self.accepted[0] + WINDOW - now))
+        self.accepted.append(now)
+        self.arrivals.append((now, 200))
+        return 200, None
+
+    def count(self, status: int, start: float, end: float) -> int:
+        return sum(1 for t, s in self.arrivals if s == status and start <= t < end)
+
+
+async def run(limiter: RateLimiter, server: SimServer, clock: FakeClock, n: int, tasks: int = 8) -> None:
+    """``tasks`` workers send until ``n`` requests succeeded, retrying 429s as the transport does."""
+    todo = iter(range(n))
+
+    async def worker() -> None:
+        for _ in todo:
+            while True:
+                async with limiter.slot():
+                    await clock.sleep(LATENCY / 2)  # on the way
+                    status, retry_after = server.arrive()
+                    await clock.sleep(LATENCY / 2)  # the response comes back
+                if status == 200:
+                    break
+                limiter.wait_for_429(retry_after, None)
+
+    await asyncio.gather(*(worker() for _ in range(tasks)))
+
+
+def make(clock: FakeClock, *, adaptive: bool = True, limit: int = 250) -> RateLimiter:
+    return RateLimiter(
+        burst_limit=limit, burst_window=WINDOW, adaptive=adaptive, clock=clock.time, sleep=clock.sleep
+    )
+
+
+async def test_alone_at_the_default_limit_no_slowdown() -> None:
+    ends = {}
+    for adaptive in (True, False):
+        clock = FakeClock()
+        server = SimServer(clock, 250)
+        limiter = make(clock, adaptive=adaptive)
+        await run(limiter, server, clock, 1000)
+        assert server.count(429, START, math.inf) == 0
+        assert limiter.effective_burst_limit == 250
+        ends[adaptive] = clock.now
+    assert ends[True] == ends[False]  # the same virtual schedule, to the microsecond
+
+
+async def test_limit_halves_mid_run_converges_within_a_few_windows(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="docr_async.ratelimit")
+    results = {}
+    for adaptive in (True, False):
+        clock = FakeClock()
+        server = SimServer(clock, 250)
+        limiter = make(clock, adaptive=adaptive)
+
+        async def halve(server: SimServer = server, clock: FakeClock = clock) -> None:
+            await clock.sleep(3 * WINDOW)
+            server.limit = 125
+
+        await asyncio.gather(run(limiter, server, clock, 3 * 250 + 12 * 125), halve())
+        change = START + 3 * WINDOW
+        settled = change + 3 * WINDOW  # "a few windows" after the change
+        results[adaptive] = (
+            server.count(429, change, math.inf),
+            server.count(429, settled, math.inf),
+            server.count(200, settled, settled + 6 * WINDOW),
+            limiter.effective_burst_limit,
+        )
+    after_change, after_settling, served, limit = results[True]
+    assert limit is not None
+    assert limit <= 125 + 125 // 4
+    assert served >= 0.85 * 6 * 125  # close to the server's new limit once settled
+    assert after_settling <= 0.05 * served  # few 429s left once converged
+    assert after_change < results[False][0] / 2  # far fewer than without adaptation
+    assert "effective burst limit now" in caplog.text  # every change is logged at DEBUG
+
+
+async def test_raises_the_limit_again_when_429s_stop() -> None:
+    clock = FakeClock()
+    server = SimServer(clock, 100)
+    limiter = make(clock)
+
+    async def restore() -> None:
+        await clock.sleep(3 * WINDOW)
+        server.limit = 250
+
+    await asyncio.gather(run(limiter, server, clock, 3 * 100 + 15 * 250), restore())
+    assert limiter.effective_burst_limit == 250
+    last = clock.now - WINDOW
+    assert server.count(200, last - WINDOW, last) >= 0.9 * 250  # full speed again
+
+
+async def test_paced_release_after_a_pause() -> None:
+    clock = FakeClock()
+    limiter = make(clock, limit=100)
+    for _ in range(10):
+        await limiter.acquire()
+    assert limiter.wait_for_429(5.0, None) == 5.0
+    assert limiter.effective_burst_limit == 50  # halved at most by one 429
+
+    async def send() -> float:
+        await limiter.acquire()
+        return clock.now
+
+    times = sorted(await asyncio.gather(*(send() for _ in range(20))))
+    interval = WINDOW / 50
+    assert times == pytest.approx([START + 5 + i * interval for i in range(20)])
+
+
+async def test_without_adaptation_the_pause_releases_everyone_at_once() -> None:
+    clock = FakeClock()
+    limiter = make(clock, adaptive=False, limit=100)
+    limiter.wait_for_429(5.0, None)
+
+    async def send() -> float:
+        await limiter.acquire()
+        return clock.now
+
+    assert await asyncio.gather(*(send() for _ in range(20))) == [START + 5] * 20
+    assert limiter.effective_burst_limit == 100
+
+
+def test_echo_429s_of_requests_in_flight_lower_the_limit_once() -> None:
+    controller = BurstController(250, WINDOW)
+    assert controller.on_429(0.0, in_window=200, echo=False) == 180
+    assert controller.on_429(0.1, in_window=200, echo=True) is None
+    assert controller.limit == 180
+
+
+def test_controller_rejects_nonsense() -> None:
+    with pytest.raises(ValueError, match="BurstController"):
+        BurstController(0, WINDOW)
