@@ -17,7 +17,7 @@ __all__ = ["ExitCode", "describe_error", "exit_code_for", "main"]
 
 _CLI_EXTRA_MODULES = frozenset({"typer", "rich", "click", "shellingham"})
 MISSING_EXTRA_MESSAGE = (
-    "docr: the command line needs the 'cli' extra (typer and rich): pip install 'docr-async[cli]'\n"
+    "docr: the command line needs the 'cli' extra (typer, rich and pyyaml): pip install 'docr-async[cli]'\n"
 )
 
 

@@ -16,8 +16,9 @@ from .._constants import DEFAULT_BASE_URL, TOKEN_ENV_VARS
 from .._retry import RetryPolicy
 from ..exceptions import ConfigurationError, DOCRError, ValidationError
 from ..models import GCType
+from ..names import REGISTRY_HOST, resolve_repository, validate_registry_name
 from ._exit import ExitCode, describe_error, exit_code_for
-from ._output import Output, OutputFormat
+from ._output import Listing, Output, OutputFormat, parse_columns
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Coroutine
@@ -27,14 +28,18 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "GC_TYPES",
     "Cli",
     "ForceOpt",
+    "FormatOpt",
     "GCTypeChoice",
     "NewestLimitOpt",
+    "NoHeaderOpt",
     "OutputOpt",
     "RegistryOpt",
     "Settings",
     "cli",
+    "in_cli_terms",
     "stdin_is_interactive",
 ]
 
@@ -59,6 +64,15 @@ RegistryOpt = Annotated[
         show_default=False,
     ),
 ]
+FormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        help="Columns to show, comma-separated, by doctl's names (Tag,ManifestDigest,...).",
+        show_default=False,
+    ),
+]
+NoHeaderOpt = Annotated[bool, typer.Option("--no-header", help="Omit the header line.")]
 NewestLimitOpt = Annotated[
     int | None,
     typer.Option("--limit", min=1, help="At most this many (newest first).", show_default=False),
@@ -80,6 +94,10 @@ class GCTypeChoice(StrEnum):
     def api(self) -> GCType:
         """The API's value (``untagged manifests and unreferenced blobs`` ...)."""
         return GCType(self.value.replace("-", " "))
+
+
+GC_TYPES = " | ".join(choice.value for choice in GCTypeChoice)
+"""The garbage collection types, for help texts (too long for a metavar at 80 columns)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -105,8 +123,14 @@ class Settings:
                 return value
         return None
 
-    def client(self, rate_limiter: RateLimiter | None = None) -> DOCRClient:
+    def client(self, rate_limiter: RateLimiter | None = None, registry: str | None = None) -> DOCRClient:
         """A new client (create it inside the event loop).
+
+        Args:
+            rate_limiter: A shared limiter (``--redis-url``); ``None``: the client's own.
+            registry: The registry the command names; ``None``: ``$DIGITALOCEAN_REGISTRY``, else the
+                account's only registry (the SDK's default registry). A named registry means the
+                variable is not read, so a bad value there does not break such a command.
 
         Raises:
             ConfigurationError: If there is no token or the base URL is unsafe.
@@ -114,6 +138,7 @@ class Settings:
         retry = RetryPolicy() if self.retries is None else RetryPolicy(max_attempts=self.retries + 1)
         return DOCRClient(
             self.token,
+            registry=registry,
             base_url=self.base_url,
             retry=retry,
             max_concurrency=self.max_concurrency,
@@ -140,10 +165,40 @@ class Settings:
 class Cli:
     """One command invocation: its settings, its output, and a runner for async work."""
 
-    def __init__(self, settings: Settings, fmt: OutputFormat | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        fmt: OutputFormat | None = None,
+        *,
+        registry: str | None = None,
+        columns: str | None = None,
+        no_header: bool = False,
+    ) -> None:
         self.settings = settings
+        self.registry = registry
         secret = settings.secret()
-        self.out = Output(fmt or settings.output, secrets=[secret] if secret else [])
+        self.out = Output(
+            fmt or settings.output,
+            secrets=[secret] if secret else [],
+            columns=parse_columns(columns),
+            no_header=no_header,
+        )
+
+    def registry_name(self, registry: str | None, repository: str | None = None) -> str:
+        """The registry a command works on: ``registry``, the one in a pasted
+        ``registry.digitalocean.com/<registry>/<repo>``, else the default registry
+        (``$DIGITALOCEAN_REGISTRY``, else the account's only registry, one request).
+
+        A bad name exits 2 before any request.
+        """
+        if repository is not None and repository.startswith(REGISTRY_HOST + "/"):
+            name = self.check(lambda: resolve_repository(repository, registry))[0]
+        elif registry is not None:
+            name = self.check(lambda: validate_registry_name(registry.removeprefix(REGISTRY_HOST + "/")))
+        else:
+            name = self.run(_default_registry_name)
+        self.registry = name
+        return name
 
     def fail(self, message: str, code: ExitCode) -> NoReturn:
         """Print one error line and exit with ``code``."""
@@ -155,13 +210,16 @@ class Cli:
         try:
             return make()
         except (ValidationError, ValueError) as exc:
-            self.fail(describe_error(exc), ExitCode.USAGE)
+            message = describe_error(exc)
+            if isinstance(exc, ValidationError) and "_" in exc.field:  # a keyword: name the flag
+                message = message.replace(exc.field, "--" + exc.field.replace("_", "-"), 1)
+            self.fail(in_cli_terms(message), ExitCode.USAGE)
 
     async def with_client(self, work: Callable[[DOCRClient], Awaitable[T]]) -> T:
         """Await ``work(client)`` with a fresh client, closed afterwards (errors propagate)."""
         limiter = self.settings.shared_limiter()
         try:
-            async with self.settings.client(limiter) as client:
+            async with self.settings.client(limiter, registry=self.registry) as client:
                 return await work(client)
         finally:
             if limiter is not None:
@@ -178,7 +236,7 @@ class Cli:
         except KeyboardInterrupt:
             self.fail("interrupted", ExitCode.INTERRUPTED)
         except DOCRError as exc:
-            self.fail(describe_error(exc), exit_code_for(exc))
+            self.fail(in_cli_terms(describe_error(exc)), exit_code_for(exc))
 
     def deleted(self, data: dict[str, Any], message: str) -> None:
         """Report one completed deletion: ``data`` as JSON, else ``message`` in green."""
@@ -197,6 +255,30 @@ class Cli:
             self.fail("not confirmed; nothing deleted", ExitCode.FAILED)
 
 
+_CLI_TERMS = (
+    ("pass token=... or set", "pass --access-token (-t), set"),
+    (
+        "(create one at",
+        "or run 'doctl auth init' (docr reads doctl's config file) (create one at",
+    ),
+    ("allow_insecure_http=True", "--allow-insecure-http"),
+    ("invalid base_url", "invalid --api-url"),
+    ("base_url must", "--api-url must"),
+    (
+        "pass registry=..., DOCRClient(registry=...) or set",
+        "pass --registry (or the REGISTRY argument) or set",
+    ),
+    ("registry=None", "no registry"),
+)
+
+
+def in_cli_terms(message: str) -> str:
+    """An SDK message with its Python spellings (``token=...``) replaced by the CLI's flags."""
+    for sdk, flag in _CLI_TERMS:
+        message = message.replace(sdk, flag)
+    return message
+
+
 def stdin_is_interactive() -> bool:
     """True when a person can answer a prompt (stdin is a terminal)."""
     try:
@@ -205,9 +287,33 @@ def stdin_is_interactive() -> bool:
         return False
 
 
-def cli(ctx: typer.Context, output: OutputFormat | None = None) -> Cli:
-    """The :class:`Cli` of a command, from the global settings and its own ``-o``."""
+async def _default_registry_name(client: DOCRClient) -> str:
+    return (await client.registries.get()).name
+
+
+def cli(
+    ctx: typer.Context,
+    output: OutputFormat | None = None,
+    *,
+    registry: str | None = None,
+    columns: str | None = None,
+    no_header: bool = False,
+    listing: Callable[[list[Any]], Listing] | None = None,
+    repository: str | None = None,
+) -> Cli:
+    """The :class:`Cli` of a command, from the global settings and its own options.
+
+    ``registry`` is the registry the command names (``None``: the default registry, or the one
+    in ``repository`` when that is a pasted ``registry.digitalocean.com/<registry>/<repo>``);
+    ``columns`` and ``no_header`` are its ``--format`` and ``--no-header``, checked against the
+    columns of ``listing`` (an unknown column exits 2 before any request).
+    """
     settings = ctx.find_root().obj
     if not isinstance(settings, Settings):
         settings = Settings()
-    return Cli(settings, output)
+    if registry is None and repository is not None and repository.startswith(REGISTRY_HOST + "/"):
+        registry = repository.removeprefix(REGISTRY_HOST + "/").partition("/")[0] or None
+    c = Cli(settings, output, registry=registry, columns=columns, no_header=no_header)
+    if listing is not None and c.out.columns:
+        c.check(lambda: listing([]).pick(c.out.columns))
+    return c

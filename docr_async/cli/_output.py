@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,28 +28,42 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from ._listings import (
+    Column,
+    Listing,
+    aligned_text,
+    gc_table,
+    human_bytes,
+    manifests_table,
+    parse_columns,
+    registries_table,
+    repositories_table,
+    short_digest,
+    tags_table,
+    when,
+)
+
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Sequence
 
     from ..models import (
-        GarbageCollection,
-        Manifest,
-        Registry,
         RegistryOptions,
-        RepositoryV2,
         Subscription,
-        Tag,
     )
 
 T = TypeVar("T")
 
 __all__ = [
+    "Column",
+    "Listing",
     "Output",
     "OutputFormat",
+    "aligned_text",
     "gc_table",
     "human_bytes",
     "manifests_table",
     "options_table",
+    "parse_columns",
     "registries_table",
     "repositories_table",
     "short_digest",
@@ -65,6 +79,9 @@ class OutputFormat(StrEnum):
     """What stdout carries."""
 
     TABLE = "table"
+    """Rich tables on a terminal; plain aligned text (as ``text``) when stdout is not one."""
+    TEXT = "text"
+    """Plain aligned text, as doctl prints: raw values (full digests, bytes, ISO times)."""
     JSON = "json"
 
 
@@ -98,33 +115,6 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
-def human_bytes(size: float | None) -> str:
-    """``1536`` -> ``1.5 KiB``; ``None`` -> ``-``."""
-    if size is None:
-        return "-"
-    value = float(size)
-    sign = "-" if value < 0 else ""
-    value = abs(value)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{sign}{value:.0f} {unit}" if unit == "B" else f"{sign}{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def short_digest(digest: str | None) -> str:
-    """``sha256:abcdef0123456789...`` -> ``sha256:abcdef012345``."""
-    if not digest:
-        return "-"
-    algo, _, hexpart = digest.partition(":")
-    return f"{algo}:{hexpart[:12]}" if hexpart else digest[:19]
-
-
-def when(value: datetime | None) -> str:
-    """A timestamp for tables (UTC, to the second)."""
-    return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else "-"
-
-
 class Output:
     """Where and how the command writes. The only place (with the demo) that prints.
 
@@ -142,13 +132,18 @@ class Output:
         secrets: Iterable[str] = (),
         stdout: Any = None,
         stderr: Any = None,
+        columns: Sequence[str] | None = None,
+        no_header: bool = False,
     ) -> None:
         self.format = fmt
+        self.columns = list(columns) if columns else None
+        self.no_header = no_header
         self._secrets = tuple(s for s in secrets if s)
         out_file = stdout if stdout is not None else sys.stdout
         err_file = stderr if stderr is not None else sys.stderr
         self._out_file = out_file
         out_tty = _isatty(out_file)
+        self.plain = fmt is OutputFormat.TEXT or (fmt is OutputFormat.TABLE and not out_tty)
         self.out = Console(file=out_file, highlight=False, width=None if out_tty else _PIPE_WIDTH)
         self.err = Console(file=err_file, highlight=False, soft_wrap=True, stderr=err_file is sys.stderr)
 
@@ -187,9 +182,48 @@ class Output:
             self.show(table(data))
 
     def show(self, renderable: Any) -> None:
-        """Print a rich renderable (a table) to stdout."""
-        self.out.print(renderable)
+        """Print a :class:`Listing` (a table, or plain text when not on a terminal) or a renderable."""
+        if isinstance(renderable, Listing):
+            self._show_listing(renderable)
+        elif self.plain and isinstance(renderable, Text):
+            self.emit_text(self.redact(renderable.plain))
+        elif self.plain and isinstance(renderable, Table):
+            self._out_file.write(self._table_text(renderable))
+        else:
+            self.out.print(self._redacted(renderable))
         self._out_file.flush()
+
+    def _show_listing(self, listing: Listing) -> None:
+        columns = listing.pick(self.columns)
+        header = None if self.no_header else [column.name for column in columns]
+        if self.plain:
+            rows = [[self.redact(column.raw(row)) for column in columns] for row in listing.rows]
+            self._out_file.write(aligned_text(header, rows))
+            return
+        table = Table(header_style="bold", show_header=not self.no_header)
+        for column in columns:
+            table.add_column(column.header, justify="right" if column.right else "left", overflow="fold")
+        for row in listing.rows:
+            table.add_row(*(self.redact(column.shown(row)) for column in columns))
+        self.out.print(table)
+
+    def _table_text(self, table: Table) -> str:
+        """A rich table as plain aligned text (title first, when it has one), secrets removed."""
+        cells = [[_cell_text(cell) for cell in column.cells] for column in table.columns]
+        rows = [[self.redact(column[i]) for column in cells] for i in range(table.row_count)]
+        header = None if self.no_header else [self.redact(_cell_text(c.header)) for c in table.columns]
+        title = f"{self.redact(_cell_text(table.title))}\n" if table.title and not self.no_header else ""
+        return title + aligned_text(header, rows)
+
+    def _redacted(self, renderable: Any) -> Any:
+        """A rich table with every secret removed from its cells (other renderables as they are)."""
+        if not self._secrets or not isinstance(renderable, Table):
+            return renderable
+        for column in renderable.columns:
+            column._cells = [self.redact(cell) if isinstance(cell, str) else cell for cell in column._cells]
+        if isinstance(renderable.title, str):
+            renderable.title = self.redact(renderable.title)
+        return renderable
 
     def info(self, message: str, style: str = "") -> None:
         """A status line on stderr."""
@@ -226,6 +260,14 @@ class Output:
         )
 
 
+def _cell_text(cell: Any) -> str:
+    if isinstance(cell, Text):
+        return cell.plain
+    if isinstance(cell, str):
+        return Text.from_markup(cell).plain  # a rich table reads str cells as markup
+    return str(cell) if cell is not None else ""
+
+
 def _isatty(stream: Any) -> bool:
     try:
         return bool(stream.isatty())
@@ -241,90 +283,6 @@ def _table(title: str | None, *columns: str, right: Iterable[str] = ()) -> Table
     numeric = set(right)
     for column in columns:
         table.add_column(column, justify="right" if column in numeric else "left", overflow="fold")
-    return table
-
-
-def registries_table(registries: Iterable[Registry]) -> Table:
-    """Registries: name, region, storage, tier, created."""
-    table = _table(None, "NAME", "REGION", "STORAGE", "TIER", "CREATED", right=("STORAGE",))
-    for reg in registries:
-        tier = reg.subscription.tier.slug if reg.subscription and reg.subscription.tier else "-"
-        table.add_row(
-            reg.name, reg.region or "-", human_bytes(reg.storage_usage_bytes), tier, when(reg.created_at)
-        )
-    return table
-
-
-def repositories_table(repos: Iterable[RepositoryV2]) -> Table:
-    """Repositories: name, tag and manifest counts, latest push."""
-    table = _table(
-        None,
-        "NAME",
-        "TAGS",
-        "MANIFESTS",
-        "LATEST PUSH",
-        "LATEST SIZE",
-        right=("TAGS", "MANIFESTS", "LATEST SIZE"),
-    )
-    for repo in repos:
-        latest = repo.latest_manifest
-        table.add_row(
-            repo.name,
-            str(repo.tag_count if repo.tag_count is not None else "-"),
-            str(repo.manifest_count if repo.manifest_count is not None else "-"),
-            when(latest.updated_at) if latest else "-",
-            human_bytes(latest.compressed_size_bytes) if latest else "-",
-        )
-    return table
-
-
-def tags_table(tags: Iterable[Tag]) -> Table:
-    """Tags: tag, digest, size, pushed."""
-    table = _table(None, "TAG", "DIGEST", "COMPRESSED", "UPDATED", right=("COMPRESSED",))
-    for tag in tags:
-        table.add_row(
-            tag.tag,
-            short_digest(tag.manifest_digest),
-            human_bytes(tag.compressed_size_bytes),
-            when(tag.updated_at),
-        )
-    return table
-
-
-def manifests_table(manifests: Iterable[Manifest]) -> Table:
-    """Manifests: digest, tags, size, pushed."""
-    table = _table(None, "DIGEST", "TAGS", "COMPRESSED", "UPDATED", right=("COMPRESSED",))
-    for manifest in manifests:
-        table.add_row(
-            short_digest(manifest.digest),
-            ", ".join(manifest.tags) if manifest.tags else "(untagged)",
-            human_bytes(manifest.compressed_size_bytes),
-            when(manifest.updated_at),
-        )
-    return table
-
-
-def gc_table(gcs: Iterable[GarbageCollection]) -> Table:
-    """Garbage collections: uuid, status, blobs, freed, created, updated."""
-    table = _table(
-        None,
-        "UUID",
-        "STATUS",
-        "BLOBS DELETED",
-        "FREED",
-        "CREATED",
-        "UPDATED",
-        right=("BLOBS DELETED", "FREED"),
-    )
-    for gc in gcs:
-        table.add_row(
-            gc.uuid,
-            gc.status,
-            str(gc.blobs_deleted if gc.blobs_deleted is not None else "-"),
-            human_bytes(gc.freed_bytes),
-            when(gc.created_at),
-            when(gc.updated_at),
-        )
     return table
 
 

@@ -23,9 +23,8 @@ from ..cleanup import (
     write_private,
 )
 from ..exceptions import DOCRError
-from ..names import validate_registry_name
 from ._cleanup_tables import gc_summary_table, plan_summary_table, report_summary_table, show_failures
-from ._common import Cli, GCTypeChoice, OutputOpt, cli
+from ._common import GC_TYPES, Cli, GCTypeChoice, OutputOpt, cli
 from ._exit import ExitCode, describe_error, exit_code_for
 
 if TYPE_CHECKING:
@@ -55,7 +54,9 @@ class _State:
 def cleanup_command(
     ctx: typer.Context,
     *,
-    registry: Annotated[str, typer.Argument(help="Registry to clean.")],
+    registry: Annotated[
+        str | None, typer.Argument(help="Registry to clean (default: the account's only registry).")
+    ] = None,
     keep_last: Annotated[
         int | None,
         typer.Option(
@@ -131,7 +132,8 @@ def cleanup_command(
         bool, typer.Option("--gc-wait/--no-gc-wait", help="Wait for the garbage collection to end.")
     ] = True,
     gc_type: Annotated[
-        GCTypeChoice, typer.Option("--gc-type", help="What the garbage collection removes.")
+        GCTypeChoice,
+        typer.Option("--gc-type", metavar="<type>", help=f"What the garbage collection removes: {GC_TYPES}."),
     ] = GCTypeChoice.UNREFERENCED_BLOBS_ONLY,
     gc_timeout: Annotated[
         float,
@@ -171,7 +173,7 @@ def cleanup_command(
     actually frees storage.
     """
     c = cli(ctx, output)
-    registry = c.check(lambda: validate_registry_name(registry))
+    registry = c.registry_name(registry)
     dry_run = not (apply or yes)
     policy_options = [
         keep_last is not None,

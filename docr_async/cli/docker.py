@@ -26,10 +26,16 @@ __all__ = ["docker_config"]
 def docker_config(
     ctx: typer.Context,
     *,
-    registry: Annotated[str, typer.Argument(help="Registry name.")],
+    registry: Annotated[
+        str | None, typer.Argument(help="Registry name (default: the account's only registry).")
+    ] = None,
     expiry: Annotated[
         str,
-        typer.Option("--expiry", help="Lifetime of the credentials (1h, 30d ...); 0 needs --never-expire."),
+        typer.Option(
+            "--expiry",
+            "--expiry-seconds",
+            help="Lifetime of the credentials (1h, 30d ...); 0 needs --never-expire.",
+        ),
     ] = "1h",
     never_expire: Annotated[
         bool, typer.Option("--never-expire", help="With --expiry 0: credentials that never expire.")
@@ -66,7 +72,7 @@ def docker_config(
     Credentials expire after one hour unless --expiry says otherwise; never-expiring credentials
     need both --expiry 0 and --never-expire. Each call mints a DigitalOcean API token.
     """
-    c = cli(ctx, output)
+    c = cli(ctx, output, registry=registry)
     expiry_seconds = c.check(lambda: _expiry_seconds(expiry, never_expire))
     write = write or config_path is not None
     if write and k8s_secret is not None:

@@ -17,7 +17,8 @@ from ..cleanup.usage import UsageReport, assumption, disk_usage
 from ..names import validate_registry_name
 from ._common import Cli, GCTypeChoice, OutputOpt, cli
 from ._exit import ExitCode
-from ._output import human_bytes, when
+from ._listings import when
+from ._output import human_bytes
 from ._policy_options import (
     DeleteUntaggedOpt,
     ExcludeRepoOpt,

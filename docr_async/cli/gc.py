@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..models import GCStatus
-from ._common import Cli, ForceOpt, GCTypeChoice, NewestLimitOpt, OutputOpt, cli
+from ._common import (
+    GC_TYPES,
+    Cli,
+    ForceOpt,
+    FormatOpt,
+    GCTypeChoice,
+    NewestLimitOpt,
+    NoHeaderOpt,
+    OutputOpt,
+    cli,
+)
 from ._exit import ExitCode
 from ._output import gc_table
 
@@ -16,12 +26,16 @@ if TYPE_CHECKING:
     from .._client import DOCRClient
     from ..models import GarbageCollection
 
-__all__ = ["gc_app"]
+__all__ = ["gc_app", "gc_cancel", "gc_get_active", "gc_list", "gc_start"]
 
 gc_app = typer.Typer(help="Start, watch and cancel garbage collections.", no_args_is_help=True)
 
 TimeoutOpt = Annotated[
     float, typer.Option("--timeout", min=0, help="Longest wait for the garbage collection, in seconds.")
+]
+RegistryArg = Annotated[
+    str | None,
+    typer.Argument(help="Registry name (default: the account's only registry).", show_default=False),
 ]
 PollOpt = Annotated[
     float, typer.Option("--poll-interval", min=0.01, help="First polling interval, in seconds.")
@@ -32,11 +46,14 @@ PollOpt = Annotated[
 def gc_start(
     ctx: typer.Context,
     *,
-    registry: Annotated[str, typer.Argument(help="Registry name.")],
+    registry: RegistryArg = None,
     gc_type: Annotated[
         GCTypeChoice | None,
         typer.Option(
-            "--type", help="What to remove (default: unreferenced blobs only, as doctl).", show_default=False
+            "--type",
+            metavar="<type>",
+            help=f"What to remove: {GC_TYPES} (default: unreferenced-blobs-only, as doctl).",
+            show_default=False,
         ),
     ] = None,
     include_untagged_manifests: Annotated[
@@ -57,7 +74,8 @@ def gc_start(
     By default it removes unreferenced blobs only, as doctl does: untagged manifests stay, since
     people pull images by digest. Deleting them too asks for confirmation (or --force).
     """
-    c = cli(ctx, output)
+    c = cli(ctx, output, registry=registry)
+    registry = c.registry_name(registry)
     if include_untagged_manifests and gc_type is not None:
         c.fail("--include-untagged-manifests and --type cannot be combined", ExitCode.USAGE)
     if include_untagged_manifests:
@@ -97,11 +115,13 @@ def gc_start(
 def gc_get_active(
     ctx: typer.Context,
     *,
-    registry: Annotated[str, typer.Argument(help="Registry name.")],
+    registry: RegistryArg = None,
     output: OutputOpt = None,
+    columns: FormatOpt = None,
+    no_header: NoHeaderOpt = False,
 ) -> None:
     """Show the active garbage collection (JSON null when none is active)."""
-    c = cli(ctx, output)
+    c = cli(ctx, output, registry=registry, columns=columns, no_header=no_header, listing=gc_table)
 
     async def work(client: DOCRClient) -> GarbageCollection | None:
         await client.registries.get(registry)  # a 404 here means the registry, not "none active"
@@ -112,7 +132,7 @@ def gc_get_active(
         if c.out.json:
             c.out.emit_json(None)
         else:
-            c.out.info(f"no active garbage collection on {registry}")
+            c.out.info(f"no active garbage collection on {registry or 'the default registry'}")
         return
     _show_gc(c, gc, require_success=False)
 
@@ -121,24 +141,33 @@ def gc_get_active(
 def gc_list(
     ctx: typer.Context,
     *,
-    registry: Annotated[str, typer.Argument(help="Registry name.")],
+    registry: RegistryArg = None,
     limit: NewestLimitOpt = None,
     output: OutputOpt = None,
+    columns: FormatOpt = None,
+    no_header: NoHeaderOpt = False,
 ) -> None:
     """List past and present garbage collections, newest first."""
-    c = cli(ctx, output)
+    c = cli(ctx, output, registry=registry, columns=columns, no_header=no_header, listing=gc_table)
     gcs = c.run(lambda client: client.garbage_collections.list(registry).collect(limit))
     c.out.result(gcs, gc_table)
 
 
 UuidArg = Annotated[str, typer.Argument(help="Garbage collection uuid.")]
-GcRegistryOpt = Annotated[str, typer.Option("--registry", "-r", help="Registry name.")]
+GcRegistryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--registry", "-r", help="Registry name (default: the account's only registry).", show_default=False
+    ),
+]
 
 
 @gc_app.command("get")
-def gc_get(ctx: typer.Context, *, uuid: UuidArg, registry: GcRegistryOpt, output: OutputOpt = None) -> None:
+def gc_get(
+    ctx: typer.Context, *, uuid: UuidArg, registry: GcRegistryOpt = None, output: OutputOpt = None
+) -> None:
     """Show one garbage collection (active or past)."""
-    c = cli(ctx, output)
+    c = cli(ctx, output, registry=registry)
     _show_gc(
         c,
         c.run(lambda client: client.garbage_collections.get(uuid, registry=registry)),
@@ -148,10 +177,24 @@ def gc_get(ctx: typer.Context, *, uuid: UuidArg, registry: GcRegistryOpt, output
 
 @gc_app.command("cancel")
 def gc_cancel(
-    ctx: typer.Context, *, uuid: UuidArg, registry: GcRegistryOpt, output: OutputOpt = None
+    ctx: typer.Context,
+    *,
+    ids: Annotated[
+        list[str],
+        typer.Argument(help="[REGISTRY] UUID: the garbage collection, after its registry as doctl takes it."),
+    ],
+    registry: GcRegistryOpt = None,
+    output: OutputOpt = None,
 ) -> None:
     """Cancel an active garbage collection."""
-    c = cli(ctx, output)
+    c = cli(ctx, output, registry=registry)
+    if len(ids) == 2 and registry is None:
+        registry, uuid = ids
+        c.registry = registry
+    elif len(ids) == 1:
+        uuid = ids[0]
+    else:
+        c.fail("give the garbage collection's UUID, optionally after its registry", ExitCode.USAGE)
     _show_gc(
         c,
         c.run(lambda client: client.garbage_collections.cancel(uuid, registry=registry)),
@@ -164,13 +207,13 @@ def gc_wait(
     ctx: typer.Context,
     *,
     uuid: UuidArg,
-    registry: GcRegistryOpt,
+    registry: GcRegistryOpt = None,
     timeout: TimeoutOpt = 1800.0,
     poll_interval: PollOpt = 5.0,
     output: OutputOpt = None,
 ) -> None:
     """Wait until a garbage collection ends (exit 1 unless it succeeded)."""
-    c = cli(ctx, output)
+    c = cli(ctx, output, registry=registry)
     gc = c.run(
         lambda client: client.garbage_collections.wait(
             uuid, registry=registry, timeout=timeout, poll_interval=poll_interval, raise_on_failure=False

@@ -8,7 +8,8 @@ import typer
 
 from ..cleanup.plan import DeletionKind
 from ._bulk import ConcurrencyOpt, DryRunOpt, MissingOkOpt, RepositoryOpt, delete_many
-from ._common import ForceOpt, OutputOpt, RegistryOpt, cli
+from ._common import ForceOpt, FormatOpt, NoHeaderOpt, OutputOpt, RegistryOpt, cli
+from ._digests import resolve_digests
 from ._output import manifests_table
 
 __all__ = ["manifests_app"]
@@ -26,9 +27,19 @@ def manifests_list(
         bool, typer.Option("--untagged-only", help="Only manifests no tag points at.")
     ] = False,
     output: OutputOpt = None,
+    columns: FormatOpt = None,
+    no_header: NoHeaderOpt = False,
 ) -> None:
     """List the manifests of a repository, newest first."""
-    c = cli(ctx, output)
+    c = cli(
+        ctx,
+        output,
+        registry=registry,
+        columns=columns,
+        no_header=no_header,
+        listing=manifests_table,
+        repository=repository,
+    )
     manifests = c.run(lambda client: client.manifests.list(repository, registry=registry).collect())
     if untagged_only:
         manifests = [m for m in manifests if m.is_untagged]
@@ -39,7 +50,9 @@ def manifests_list(
 def manifests_delete(
     ctx: typer.Context,
     *,
-    digests: Annotated[list[str], typer.Argument(help="Manifest digests (sha256:...).")],
+    digests: Annotated[
+        list[str], typer.Argument(help="Manifest digests (sha256:..., or a unique prefix of 12+ hex digits).")
+    ],
     repository: RepositoryOpt,
     registry: RegistryOpt = None,
     force: ForceOpt = False,
@@ -49,10 +62,12 @@ def manifests_delete(
     output: OutputOpt = None,
 ) -> None:
     """Delete manifests with every tag on them; one that gained a tag since the lookup is skipped."""
+    c = cli(ctx, output, registry=registry)
+    registry = c.registry_name(registry, repository)
     delete_many(
-        cli(ctx, output),
+        c,
         DeletionKind.MANIFEST,
-        digests,
+        resolve_digests(c, digests, repository=repository, registry=registry),
         repository=repository,
         registry=registry,
         force=force,

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ..names import resolve_repository
-from ._common import ForceOpt, OutputOpt, RegistryOpt, cli
+from ._common import ForceOpt, FormatOpt, NoHeaderOpt, OutputOpt, RegistryOpt, cli
 from ._output import repositories_table
 
 __all__ = ["repos_app"]
@@ -19,15 +19,19 @@ repos_app = typer.Typer(help="List and delete repositories.", no_args_is_help=Tr
 def repos_list(
     ctx: typer.Context,
     *,
-    registry: Annotated[str, typer.Argument(help="Registry name.")],
+    registry: Annotated[
+        str | None, typer.Argument(help="Registry name (default: the account's only registry).")
+    ] = None,
     limit: Annotated[
         int | None, typer.Option("--limit", min=1, help="At most this many.", show_default=False)
     ] = None,
     output: OutputOpt = None,
+    columns: FormatOpt = None,
+    no_header: NoHeaderOpt = False,
 ) -> None:
     """List the repositories of a registry."""
-    c = cli(ctx, output)
-    repos = c.run(lambda client: client.repositories.list(registry).collect(limit))
+    c = cli(ctx, output, registry=registry, columns=columns, no_header=no_header, listing=repositories_table)
+    repos = c.run(lambda client: client.repositories.list(registry=registry).collect(limit))
     c.out.result(repos, repositories_table)
 
 
@@ -41,8 +45,8 @@ def repos_delete(
     output: OutputOpt = None,
 ) -> None:
     """Delete a repository with all its tags and manifests."""
-    c = cli(ctx, output)
-    reg, repo = c.check(lambda: resolve_repository(repository, registry))
+    c = cli(ctx, output, registry=registry)
+    reg, repo = c.check(lambda: resolve_repository(repository, c.registry_name(registry, repository)))
     c.confirm_destructive(f"repository {reg}/{repo} with all its tags and manifests", force)
     c.run(lambda client: client.repositories.delete(repo, registry=reg))
     c.deleted(

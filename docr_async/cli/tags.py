@@ -8,7 +8,7 @@ import typer
 
 from ..cleanup.plan import DeletionKind
 from ._bulk import ConcurrencyOpt, DryRunOpt, MissingOkOpt, RepositoryOpt, delete_many
-from ._common import ForceOpt, NewestLimitOpt, OutputOpt, RegistryOpt, cli
+from ._common import ForceOpt, FormatOpt, NewestLimitOpt, NoHeaderOpt, OutputOpt, RegistryOpt, cli
 from ._output import tags_table
 
 __all__ = ["tags_app"]
@@ -24,9 +24,19 @@ def tags_list(
     registry: RegistryOpt = None,
     limit: NewestLimitOpt = None,
     output: OutputOpt = None,
+    columns: FormatOpt = None,
+    no_header: NoHeaderOpt = False,
 ) -> None:
     """List the tags of a repository, newest first."""
-    c = cli(ctx, output)
+    c = cli(
+        ctx,
+        output,
+        registry=registry,
+        columns=columns,
+        no_header=no_header,
+        listing=tags_table,
+        repository=repository,
+    )
     tags = c.run(lambda client: client.tags.list(repository, registry=registry).collect(limit))
     c.out.result(tags, tags_table)
 
@@ -45,12 +55,13 @@ def tags_delete(
     output: OutputOpt = None,
 ) -> None:
     """Delete tags, each verified just before its DELETE. A missing registry, repository or tag exits 4."""
+    c = cli(ctx, output, registry=registry)
     delete_many(
-        cli(ctx, output),
+        c,
         DeletionKind.TAG,
         tags,
         repository=repository,
-        registry=registry,
+        registry=c.registry_name(registry, repository),
         force=force,
         concurrency=concurrency,
         missing_ok=missing_ok,

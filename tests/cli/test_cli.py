@@ -71,8 +71,11 @@ def test_registries_list_and_get(docr_many: DocrMany, fake: Fake) -> None:
     assert reg["name"] == REGISTRY
     assert reg["storage_usage_bytes"] == state["storage_usage_bytes"]
     assert table.code == 0
-    assert REGISTRY in table.stdout
-    assert not table.stdout.lstrip().startswith("[")
+    header, *lines = [line.split() for line in table.stdout.splitlines()]  # piped: plain text
+    assert header == ["Name", "Region", "StorageUsageBytes", "Tier", "CreatedAt"]
+    assert lines == [
+        [REGISTRY, state["region"], str(state["storage_usage_bytes"]), "professional", regs[0]["created_at"]]
+    ]
 
 
 def test_registries_create_and_delete(docr: Docr, fake: Fake) -> None:
@@ -208,7 +211,11 @@ def test_tags_list(docr_many: DocrMany) -> None:
     times = [datetime.fromisoformat(t["updated_at"]) for t in tags]
     assert times == sorted(times, reverse=True), "newest first"
     assert ok(limited_run) == tags[:3]
-    assert tags[0]["tag"] in table.stdout
+    header, *lines = [line.split() for line in table.stdout.splitlines()]  # piped: plain text
+    assert header == ["Tag", "ManifestDigest", "CompressedSizeBytes", "UpdatedAt"]
+    assert lines == [
+        [t["tag"], t["manifest_digest"], str(t["compressed_size_bytes"]), t["updated_at"]] for t in tags
+    ]
 
 
 def test_tags_delete_many_concurrently(docr: Docr, fake: Fake) -> None:
