@@ -36,6 +36,12 @@ MAX_PAUSE = 86_400.0
 """The longest pause :meth:`RateLimiter.pause` applies (24 h); longer requests are clamped."""
 
 
+ADAPTIVE_FLOOR_DIVISOR = 10
+"""Adaptation never lowers the burst limit below ``burst_limit // 10`` (25 of 250 per minute): 429s
+that are not about this client's own pace (a stray one, or many processes on one token) cannot make
+it crawl. Fleets of more than about ten processes on one token should share a RedisRateLimiter."""
+
+
 class RateLimiter:
     """Keeps one client under DigitalOcean's limits; shared by all its tasks and ``with_options()`` copies.
 
@@ -115,7 +121,11 @@ class RateLimiter:
         self._reset_at: datetime | None = None
         self._warned: set[str] = set()
         self._controller = (
-            BurstController(burst_limit, burst_window) if adaptive and burst_limit is not None else None
+            BurstController(
+                burst_limit, burst_window, min_limit=max(1, burst_limit // ADAPTIVE_FLOOR_DIVISOR)
+            )
+            if adaptive and burst_limit is not None
+            else None
         )
 
     # ----------------------------------------------------------------- introspection

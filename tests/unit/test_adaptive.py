@@ -165,3 +165,19 @@ def test_echo_429s_of_requests_in_flight_lower_the_limit_once() -> None:
 def test_controller_rejects_nonsense() -> None:
     with pytest.raises(ValueError, match="BurstController"):
         BurstController(0, WINDOW)
+
+
+async def test_stray_429s_never_push_the_limit_below_a_tenth() -> None:
+    # 429s that arrive when this client has sent almost nothing (a stray one, or others spending
+    # the token) would otherwise halve the limit down to one request per window: the CLI crawled.
+    clock = FakeClock()
+    limiter = make(clock, limit=250)
+    for _ in range(12):
+        await limiter.acquire()
+        limiter.wait_for_429(1.0, None)
+        clock.now += 2.0  # past the pause, so every 429 counts
+    assert limiter.effective_burst_limit == 25
+    alone = make(FakeClock(), limit=5)
+    await alone.acquire()
+    alone.wait_for_429(1.0, None)
+    assert alone.effective_burst_limit >= 1
