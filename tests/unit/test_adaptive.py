@@ -177,7 +177,10 @@ async def test_stray_429s_never_push_the_limit_below_a_tenth() -> None:
         limiter.wait_for_429(1.0, None)
         clock.now += 2.0  # past the pause, so every 429 counts
     assert limiter.effective_burst_limit == 25
-    small = make(FakeClock(), limit=5)
-    await small.acquire()
-    small.wait_for_429(1.0, None)
-    assert small.effective_burst_limit == 1  # a tenth of 5 rounds down; never below one
+    small_clock = FakeClock()
+    small = make(small_clock, limit=5)
+    for _ in range(6):
+        await small.acquire()
+        small.wait_for_429(1.0, None)
+        small_clock.now += 2.0
+    assert small.effective_burst_limit == 1  # a tenth of 5 rounds down to 0: never below one
