@@ -50,6 +50,9 @@ FLOORS = {
     "min_faults": 250,
     "min_retries": 250,
     "min_log_records": 150,
+    # Which lost responses hit a DELETE (rather than a verification listing) depends on how the
+    # executor's concurrent requests interleave with the seeded faults: 12 or 13 in runs so far.
+    "min_already_gone": 10,
 }
 """Order-dependent totals: the documents quote these floors, and a run below one fails the check."""
 
@@ -94,6 +97,8 @@ def check(ledger: Ledger) -> list[str]:
         "the retries reach their floor": chaos.get("retries", 0) >= FLOORS["min_retries"],
         "the log records reach their floor": secrets.get("log_records_scanned", 0)
         >= FLOORS["min_log_records"],
+        "the already-gone items reach their floor": chaos.get("cleanup_already_gone", 0)
+        >= FLOORS["min_already_gone"],
     }
     return [f"{what}: {json.dumps(ledger)}" for what, ok in expectations.items() if not ok]
 
@@ -110,7 +115,6 @@ def figures(tests: int, ledger: Ledger) -> dict[str, str]:
         "cleanup_seeds": chaos["cleanup_runs"],
         "planned_deletions": chaos["cleanup_planned_deletions"],
         "cleanup_items": chaos["cleanup_items_verified"],
-        "already_gone": chaos["cleanup_already_gone"],
         "property_examples": prop["examples"],
         "property_items": prop["items"],
         "property_requests": prop["requests"],
