@@ -26,6 +26,7 @@ from ..exceptions import DOCRError
 from ._cleanup_tables import gc_summary_table, plan_summary_table, report_summary_table, show_failures
 from ._common import GC_TYPES, Cli, GCTypeChoice, OutputOpt, cli
 from ._exit import ExitCode, describe_error, exit_code_for
+from ._policy_options import policy_from_options
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -200,27 +201,18 @@ def cleanup_command(
         if saved.registry != registry:
             c.fail(f"{plan_file} is a plan for registry {saved.registry!r}, not {registry!r}", ExitCode.USAGE)
     else:
-        if untagged_older_than is not None and not delete_untagged:
-            c.fail("--untagged-older-than needs --delete-untagged", ExitCode.USAGE)
-        if keep_last is None and older_than is None and not include_tag and not delete_untagged:
-            c.fail(
-                "the policy deletes nothing: "
-                "give --keep-last, --older-than, --include-tag or --delete-untagged",
-                ExitCode.USAGE,
-            )
-        protected = ([] if no_default_protect else ["latest"]) + list(protect or [])
-        policy = c.check(
-            lambda: RetentionPolicy(
-                keep_last=keep_last,
-                older_than=older_than,
-                include_tags=tuple(include_tag or ()),
-                exclude_tags=tuple(exclude_tag or ()),
-                protected_tags=tuple(dict.fromkeys(protected)),
-                include_repositories=tuple(include_repo or ()),
-                exclude_repositories=tuple(exclude_repo or ()),
-                delete_untagged=delete_untagged,
-                untagged_older_than=untagged_older_than,
-            ),
+        policy = policy_from_options(
+            c,
+            keep_last=keep_last,
+            older_than=older_than,
+            include_tag=include_tag,
+            exclude_tag=exclude_tag,
+            protect=protect,
+            no_default_protect=no_default_protect,
+            include_repo=include_repo,
+            exclude_repo=exclude_repo,
+            delete_untagged=delete_untagged,
+            untagged_older_than=untagged_older_than,
         )
     out = c.out
     if dry_run:
