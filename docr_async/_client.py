@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from yarl import URL
 
+from ._closing import AsyncClosing
 from ._constants import DEFAULT_BASE_URL, MAX_RESPONSE_BYTES, TOKEN_ENV_VARS
 from ._converter import make_converter
 from ._core import ClientCore, Settings
@@ -25,7 +26,6 @@ from .watch import Watcher
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
-    from types import TracebackType
 
     import aiohttp
 
@@ -86,7 +86,7 @@ def _resolve_base_url(base_url: str, allow_insecure_http: bool) -> str:
     return str(url).rstrip("/")
 
 
-class DOCRClient:
+class DOCRClient(AsyncClosing):
     """An asyncio client for the DigitalOcean Container Registry API.
 
     Use it as an async context manager (``async with DOCRClient() as client:``) or call
@@ -190,14 +190,6 @@ class DOCRClient:
 
     def __repr__(self) -> str:
         return f"DOCRClient(base_url={self.base_url!r}, token=<redacted>)"
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Close the connection pool (unless the session was passed in). Idempotent.

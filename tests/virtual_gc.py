@@ -4,6 +4,8 @@ A GC with a real-time step of a few milliseconds may be over before the test's n
 loaded machine (a cancel that comes too late, a delete that no longer gets 409). With
 :func:`gc_in_virtual_time` a GC's status only changes when the test reads it: however slow the
 machine, a GC started is still running for the requests that follow, and a wait still ends.
+
+It is the suite's one helper for this: apply it to a running fake before its first GC starts.
 """
 
 from __future__ import annotations

@@ -36,7 +36,9 @@ __all__ = [
     "NewestLimitOpt",
     "NoHeaderOpt",
     "OutputOpt",
+    "RegistryNameArg",
     "RegistryOpt",
+    "RepositoryNameArg",
     "Settings",
     "cli",
     "in_cli_terms",
@@ -72,6 +74,10 @@ FormatOpt = Annotated[
         show_default=False,
     ),
 ]
+RegistryNameArg = Annotated[
+    str | None, typer.Argument(help="Registry name (default: the account's only registry).")
+]
+RepositoryNameArg = Annotated[str, typer.Argument(help="Repository (my/app).")]
 NoHeaderOpt = Annotated[bool, typer.Option("--no-header", help="Omit the header line.")]
 NewestLimitOpt = Annotated[
     int | None,

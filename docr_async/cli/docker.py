@@ -17,7 +17,7 @@ from ..docker_config import (
     validate_dns_subdomain,
 )
 from ..exceptions import ValidationError
-from ._common import OutputOpt, cli
+from ._common import OutputOpt, RegistryNameArg, cli
 from ._exit import ExitCode, describe_error
 
 __all__ = ["docker_config"]
@@ -26,9 +26,7 @@ __all__ = ["docker_config"]
 def docker_config(
     ctx: typer.Context,
     *,
-    registry: Annotated[
-        str | None, typer.Argument(help="Registry name (default: the account's only registry).")
-    ] = None,
+    registry: RegistryNameArg = None,
     expiry: Annotated[
         str,
         typer.Option(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from ..models import TierSlug  # noqa: TC001 -- typer reads the annotations at runtime
-from ._common import ForceOpt, FormatOpt, NoHeaderOpt, OutputOpt  # noqa: TC001 -- read at runtime
+from ._common import ForceOpt, FormatOpt, NoHeaderOpt, OutputOpt, RegistryNameArg  # noqa: TC001 -- read at runtime
 from .manifests import manifests_delete, manifests_list
 from .registries import registries_create
 from .repositories import repos_list
@@ -50,9 +50,7 @@ def _command(name: str, *aliases: str) -> Callable[[F], F]:
 @_command("list-v2", "ls2", "list")
 def list_v2(
     ctx: typer.Context,
-    registry: Annotated[
-        str | None, typer.Argument(help="Registry name (default: the account's only registry).")
-    ] = None,
+    registry: RegistryNameArg = None,
     output: OutputOpt = None,
     columns: FormatOpt = None,
     no_header: NoHeaderOpt = False,

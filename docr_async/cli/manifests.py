@@ -8,7 +8,7 @@ import typer
 
 from ..cleanup.plan import DeletionKind
 from ._bulk import ConcurrencyOpt, DryRunOpt, MissingOkOpt, RepositoryOpt, delete_many
-from ._common import ForceOpt, FormatOpt, NoHeaderOpt, OutputOpt, RegistryOpt, cli
+from ._common import ForceOpt, FormatOpt, NoHeaderOpt, OutputOpt, RegistryOpt, RepositoryNameArg, cli
 from ._digests import resolve_digests
 from ._output import manifests_table
 
@@ -21,7 +21,7 @@ manifests_app = typer.Typer(help="List and delete manifests (digests).", no_args
 def manifests_list(
     ctx: typer.Context,
     *,
-    repository: Annotated[str, typer.Argument(help="Repository (my/app).")],
+    repository: RepositoryNameArg,
     registry: RegistryOpt = None,
     untagged_only: Annotated[
         bool, typer.Option("--untagged-only", help="Only manifests no tag points at.")

@@ -9,7 +9,7 @@ import typer
 
 from ..models import TierSlug  # noqa: TC001 -- typer reads the annotations at runtime
 from ..names import validate_registry_name
-from ._common import ForceOpt, FormatOpt, NoHeaderOpt, OutputOpt, cli
+from ._common import ForceOpt, FormatOpt, NoHeaderOpt, OutputOpt, RegistryNameArg, cli
 from ._output import registries_table
 
 if TYPE_CHECKING:
@@ -34,9 +34,7 @@ def registries_list(
 @registries_app.command("get")
 def registries_get(
     ctx: typer.Context,
-    name: Annotated[
-        str | None, typer.Argument(help="Registry name (default: the account's only registry).")
-    ] = None,
+    name: RegistryNameArg = None,
     output: OutputOpt = None,
     columns: FormatOpt = None,
     no_header: NoHeaderOpt = False,

@@ -7,7 +7,16 @@ from typing import Annotated
 import typer
 
 from ..names import resolve_repository
-from ._common import ForceOpt, FormatOpt, NoHeaderOpt, OutputOpt, RegistryOpt, cli
+from ._common import (
+    ForceOpt,
+    FormatOpt,
+    NoHeaderOpt,
+    OutputOpt,
+    RegistryNameArg,
+    RegistryOpt,
+    RepositoryNameArg,
+    cli,
+)
 from ._output import repositories_table
 
 __all__ = ["repos_app"]
@@ -19,9 +28,7 @@ repos_app = typer.Typer(help="List and delete repositories.", no_args_is_help=Tr
 def repos_list(
     ctx: typer.Context,
     *,
-    registry: Annotated[
-        str | None, typer.Argument(help="Registry name (default: the account's only registry).")
-    ] = None,
+    registry: RegistryNameArg = None,
     limit: Annotated[
         int | None, typer.Option("--limit", min=1, help="At most this many.", show_default=False)
     ] = None,
@@ -39,7 +46,7 @@ def repos_list(
 def repos_delete(
     ctx: typer.Context,
     *,
-    repository: Annotated[str, typer.Argument(help="Repository (my/app).")],
+    repository: RepositoryNameArg,
     registry: RegistryOpt = None,
     force: ForceOpt = False,
     output: OutputOpt = None,

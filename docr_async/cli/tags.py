@@ -8,7 +8,16 @@ import typer
 
 from ..cleanup.plan import DeletionKind
 from ._bulk import ConcurrencyOpt, DryRunOpt, MissingOkOpt, RepositoryOpt, delete_many
-from ._common import ForceOpt, FormatOpt, NewestLimitOpt, NoHeaderOpt, OutputOpt, RegistryOpt, cli
+from ._common import (
+    ForceOpt,
+    FormatOpt,
+    NewestLimitOpt,
+    NoHeaderOpt,
+    OutputOpt,
+    RegistryOpt,
+    RepositoryNameArg,
+    cli,
+)
 from ._output import tags_table
 
 __all__ = ["tags_app"]
@@ -20,7 +29,7 @@ tags_app = typer.Typer(help="List and delete tags.", no_args_is_help=True)
 def tags_list(
     ctx: typer.Context,
     *,
-    repository: Annotated[str, typer.Argument(help="Repository (my/app).")],
+    repository: RepositoryNameArg,
     registry: RegistryOpt = None,
     limit: NewestLimitOpt = None,
     output: OutputOpt = None,

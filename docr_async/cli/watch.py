@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..exceptions import ValidationError
-from ._common import OutputOpt, cli
+from ._common import OutputOpt, RegistryNameArg, cli
 from ._output import short_digest
 
 if TYPE_CHECKING:
@@ -73,9 +73,7 @@ async def _print_events(c: Cli, watcher: Watcher, state: Path | None) -> None:
 def watch_command(
     ctx: typer.Context,
     *,
-    registry: Annotated[
-        str | None, typer.Argument(help="Registry name (default: the account's only registry).")
-    ] = None,
+    registry: RegistryNameArg = None,
     interval: Annotated[
         float | None,
         typer.Option("--interval", min=0.01, help="Seconds between polls (default: derived from --budget)."),

@@ -6,7 +6,13 @@ from typing import TYPE_CHECKING
 
 from ..exceptions import ValidationError
 from ..models import RegistryList
-from ..names import REGISTRY_HOST, resolve_repository, validate_registry_name, validate_repository_name
+from ..names import (
+    REGISTRY_HOST,
+    encode_repository,
+    resolve_repository,
+    validate_registry_name,
+    validate_repository_name,
+)
 from ._base import MODERN, Resource, _invalid
 
 if TYPE_CHECKING:
@@ -52,22 +58,34 @@ class RegistryScoped(Resource):
             return registry
         return await self._core.default_registry.resolve(self._registry_names)
 
-    def _registry_path(
-        self, registry: str | None, build: Callable[[str], str]
-    ) -> str | Callable[[], Awaitable[str]]:
-        """A listing's path: built now when the registry is known, else on the first fetch.
+    def _registry_path(self, registry: str | None, tail: str) -> str | Callable[[], Awaitable[str]]:
+        """A listing's path, ``{prefix}/{registry}/{tail}``: built now when the registry is known,
+        else on the first fetch.
 
         Listings are plain functions returning a pager, so a default that still has to be
         discovered is resolved inside the pager's first request, never before iteration.
         """
+        prefix = self._prefix
         known = registry if registry is not None else self._core.default_registry.known
         if known is not None:
-            return build(known)
+            return f"{prefix}/{known}/{tail}"
 
         async def path() -> str:
-            return build(await self._registry(None))
+            return f"{prefix}/{await self._registry(None)}/{tail}"
 
         return path
+
+    async def _delete_in_repository(self, repository: str, registry: str | None, tail: str = "") -> None:
+        """``DELETE {prefix}/{registry}/repositories/{repository}{tail}``, the names checked first.
+
+        Raises:
+            ValidationError: On bad names (before any request).
+        """
+        given, repository = split_repository(repository, registry)
+        registry = await self._registry(given)
+        await self._call(
+            "DELETE", f"{self._prefix}/{registry}/repositories/{encode_repository(repository)}{tail}"
+        )
 
     async def _registry_names(self) -> tuple[str, ...]:
         """The account's registry names (one ``GET /v2/registries``).

@@ -164,10 +164,7 @@ class GarbageCollections(RegistryScoped):
             ValidationError: On a bad registry name, ``per_page`` or ``on_change``.
             ListingChangedError: While iterating, if the listing changed (see ``on_change``).
         """
-        prefix = self._prefix
-        path = self._registry_path(
-            optional_registry(registry), lambda reg: f"{prefix}/{reg}/garbage-collections"
-        )
+        path = self._registry_path(optional_registry(registry), "garbage-collections")
         return self._list(
             path,
             "garbage_collections",

@@ -40,9 +40,7 @@ class Manifests(RegistryScoped):
             ListingChangedError: While iterating, if the listing changed (see ``on_change``).
         """
         given, repository = split_repository(repository, registry)
-        tail = f"repositories/{encode_repository(repository)}/digests"
-        prefix = self._prefix
-        path = self._registry_path(given, lambda reg: f"{prefix}/{reg}/{tail}")
+        path = self._registry_path(given, f"repositories/{encode_repository(repository)}/digests")
         return self._list(
             path, "manifests", Manifest, per_page=per_page, page=page, identity=_digest, on_change=on_change
         )
@@ -56,7 +54,4 @@ class Manifests(RegistryScoped):
             ConflictError: If garbage collection holds the registry read-only.
         """
         digest = validate_digest(digest)
-        given, repository = split_repository(repository, registry)
-        registry = await self._registry(given)
-        path = f"{self._prefix}/{registry}/repositories/{encode_repository(repository)}/digests/{digest}"
-        await self._call("DELETE", path)
+        await self._delete_in_repository(repository, registry, f"/digests/{digest}")

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING
 
 from .._constants import DEFAULT_PER_PAGE
 from ..models import Repository, RepositoryV2
-from ..names import encode_repository
-from ._scoped import RegistryScoped, optional_registry, split_repository
+from ._scoped import RegistryScoped, optional_registry
 
 if TYPE_CHECKING:
     from ..pagination import AsyncPager, OnChange
@@ -45,8 +44,7 @@ class _RepositoryListing(RegistryScoped):
             ValidationError: On a bad registry name, ``per_page`` or ``on_change`` (before any request).
             ListingChangedError: While iterating, if the listing changed (see ``on_change``).
         """
-        prefix = self._prefix
-        path = self._registry_path(optional_registry(registry), lambda reg: f"{prefix}/{reg}/repositoriesV2")
+        path = self._registry_path(optional_registry(registry), "repositoriesV2")
         return self._list(
             path,
             "repositories",
@@ -73,9 +71,7 @@ class Repositories(_RepositoryListing):
             NotFoundError: If it does not exist.
             ConflictError: If garbage collection holds the registry read-only.
         """
-        given, repository = split_repository(repository, registry)
-        registry = await self._registry(given)
-        await self._call("DELETE", f"{self._prefix}/{registry}/repositories/{encode_repository(repository)}")
+        await self._delete_in_repository(repository, registry)
 
 
 class LegacyRepositories(_RepositoryListing):
@@ -104,8 +100,7 @@ class LegacyRepositories(_RepositoryListing):
             ValidationError: On a bad registry name, ``per_page`` or ``on_change``.
             ListingChangedError: While iterating, if the listing changed (see ``on_change``).
         """
-        prefix = self._prefix
-        path = self._registry_path(optional_registry(registry), lambda reg: f"{prefix}/{reg}/repositories")
+        path = self._registry_path(optional_registry(registry), "repositories")
         return self._list(
             path,
             "repositories",

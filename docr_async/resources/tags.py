@@ -48,9 +48,7 @@ class Tags(RegistryScoped):
             ListingChangedError: While iterating, if the listing changed (see ``on_change``).
         """
         given, repository = split_repository(repository, registry)
-        tail = f"repositories/{encode_repository(repository)}/tags"
-        prefix = self._prefix
-        path = self._registry_path(given, lambda reg: f"{prefix}/{reg}/{tail}")
+        path = self._registry_path(given, f"repositories/{encode_repository(repository)}/tags")
         return self._list(
             path, "tags", Tag, per_page=per_page, page=page, identity=_tag_key, on_change=on_change
         )
@@ -64,8 +62,4 @@ class Tags(RegistryScoped):
             ConflictError: If garbage collection holds the registry read-only.
         """
         tag = validate_tag(tag)
-        given, repository = split_repository(repository, registry)
-        registry = await self._registry(given)
-        await self._call(
-            "DELETE", f"{self._prefix}/{registry}/repositories/{encode_repository(repository)}/tags/{tag}"
-        )
+        await self._delete_in_repository(repository, registry, f"/tags/{tag}")

@@ -20,38 +20,26 @@ import math
 from contextlib import aclosing
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 import attrs
 
+from .._closing import AsyncClosing
 from ..exceptions import (
     APIConnectionError,
     InvalidResponseError,
-    NotFoundError,
     PaginationError,
     RateLimitError,
     ServerError,
     ValidationError,
 )
-from ..models.garbage_collection import TERMINAL_STATUSES
-from ._diff import apply_event, diff_repository, stamp, tag_map
+from ._reads import Reads, Step, deleted_step
 from ._types import PollStats, WatchClient
-from .events import (
-    EVENT_KINDS,
-    GarbageCollectionFinished,
-    GarbageCollectionStarted,
-    RepositoryCreated,
-    RepositoryDeleted,
-    StorageChanged,
-    WatchEvent,
-)
-from .state import Fingerprint, RepositoryState, WatchState
+from .events import EVENT_KINDS, WatchEvent
+from .state import WatchState
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Iterator
-    from types import TracebackType
-
-    from ..models import RepositoryV2
 
 __all__ = ["PollStats", "WatchClient", "Watcher"]
 
@@ -61,24 +49,10 @@ HOURLY_LIMIT = 5000
 """DigitalOcean's hourly request budget, used until a response reports ``ratelimit-limit``."""
 TRANSIENT = (ServerError, APIConnectionError, RateLimitError, PaginationError, InvalidResponseError)
 """Failures a poll survives (after the client's own retries): the next poll tries again."""
-PER_PAGE = 200
-
-Step = tuple["WatchEvent | None", "Callable[[], object]"]
-"""An event (or none) and the state change that goes with it, applied just before it is yielded."""
 LOW_WATER = 0.2
 BASELINE_BURST = 50.0
 """Requests a poll may spend on the first baseline when the interval is derived (it then rests longer)."""
 MAX_BACKOFF = 16.0
-
-
-def _fingerprint(repo: RepositoryV2) -> Fingerprint:
-    latest = repo.latest_manifest
-    return (
-        latest.digest if latest else "",
-        stamp(latest.updated_at) if latest else "",
-        repo.tag_count or 0,
-        repo.manifest_count or 0,
-    )
 
 
 def _check_number(name: str, value: object, *, low: float, high: float = math.inf) -> float:
@@ -87,7 +61,7 @@ def _check_number(name: str, value: object, *, low: float, high: float = math.in
     return float(value)
 
 
-class Watcher:
+class Watcher(AsyncClosing):
     """Registry events, polled within a budget: ``async for event in client.watch(): ...``.
 
     Use it as an async context manager (``async with client.watch() as events:``), which closes the
@@ -226,14 +200,6 @@ class Watcher:
 
     # ---- iteration ----------------------------------------------------------------------------
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
     async def aclose(self) -> None:
         """Stop the event stream now (``async with`` does it on exit). Idempotent."""
         if self._events is not None:
@@ -284,11 +250,12 @@ class Watcher:
                     registry=registry.name, storage_usage_bytes=registry.storage_usage_bytes
                 )
             state = self._state
+            reads = Reads(self._client, state, self._now)
             slow = self._polls == 1 or self._gc_active or self._polls % self._slow_every == 0
-            listing = await self._list_repositories(state.registry)
+            listing = await reads.repositories(self._only)
             now = self._now()
             for name in sorted(set(state.repositories) - set(listing)):
-                for event in self._commit([_deleted(state, name, now)], counts):
+                for event in self._commit([deleted_step(state, name, now)], counts):
                     yield event
             for name in set(state.pending) - set(listing):
                 del state.pending[name]
@@ -298,13 +265,13 @@ class Watcher:
                     if state.repositories[name].fingerprint == fp:
                         continue
                     counts["changed"] += 1
-                    steps = await self._refresh(name, fp, with_manifests=True)
+                    steps = await reads.refresh(name, fp, with_manifests=True)
                 elif first or name in state.pending:  # the baseline, spread over polls
                     state.pending[name] = fp
                     continue
                 else:
                     counts["changed"] += 1
-                    steps = await self._create(name, fp, now)
+                    steps = await reads.create(name, fp, now)
                 touched = True
                 for event in self._commit(steps, counts):
                     yield event
@@ -312,7 +279,7 @@ class Watcher:
             while state.pending and self._credit >= 1:
                 before = self._client.stats.attempts
                 counts["baselined"] += 1
-                steps = await self._baseline(min(state.pending))
+                steps = await reads.baseline(min(state.pending), replay=self._replay)
                 self._credit -= max(1, self._client.stats.attempts - before)
                 for event in self._commit(steps, counts):
                     yield event
@@ -322,7 +289,7 @@ class Watcher:
                         break
                     before = self._client.stats.attempts
                     counts["swept"] += 1
-                    steps = await self._refresh(
+                    steps = await reads.refresh(
                         name, state.repositories[name].fingerprint, with_manifests=False
                     )
                     steps.append((None, partial(setattr, state, "sweep_after", name)))
@@ -331,12 +298,13 @@ class Watcher:
                         yield event
             self._credit = min(self._credit, max(1.0, self._spare()) * 2)
             if first and not self._replay:
-                await self._gcs(record_only=True)
+                _, self._gc_active = await reads.garbage_collections(record_only=True)
             elif slow:
-                for event in self._commit(await self._gcs(), counts):
+                steps, self._gc_active = await reads.garbage_collections()
+                for event in self._commit(steps, counts):
                     yield event
             if (touched or slow) and not first:
-                for event in self._commit(await self._storage(), counts):
+                for event in self._commit(await reads.storage(), counts):
                     yield event
         except TRANSIENT as exc:
             error = f"{type(exc).__name__}: {exc}"
@@ -386,141 +354,6 @@ class Watcher:
         names = sorted(self._state.repositories)
         after = self._state.sweep_after
         return [n for n in names if n > after] + [n for n in names if n <= after]
-
-    async def _list_repositories(self, registry: str) -> dict[str, Fingerprint]:
-        repos = await self._client.repositories.list(registry, per_page=PER_PAGE).collect()
-        return {r.name: _fingerprint(r) for r in repos if self._only is None or r.name in self._only}
-
-    async def _read(
-        self, name: str, *, manifests: bool
-    ) -> tuple[dict[str, tuple[str, str]], set[str] | None]:
-        assert self._state is not None
-        registry = self._state.registry
-        tags = tag_map(await self._client.tags.list(name, registry=registry, per_page=PER_PAGE).collect())
-        if not manifests:
-            return tags, None
-        listed = await self._client.manifests.list(name, registry=registry, per_page=PER_PAGE).collect()
-        return tags, {m.digest for m in listed}
-
-    async def _create(self, name: str, fp: Fingerprint, now: datetime) -> list[Step]:
-        assert self._state is not None
-        state = self._state
-        repo = RepositoryState()
-        created = RepositoryCreated(
-            registry=state.registry, repository=name, occurred_at=_when(fp), observed_at=now
-        )
-        steps: list[Step] = [(created, partial(state.repositories.__setitem__, name, repo))]
-        return steps + await self._refresh(name, fp, with_manifests=True, repo=repo)
-
-    async def _baseline(self, name: str) -> list[Step]:
-        """Read a pending repository: silently, or (``replay``) as a created one."""
-        assert self._state is not None
-        state = self._state
-        fp = state.pending[name]
-        drop: Step = (None, partial(state.pending.pop, name, None))
-        if self._replay:
-            return [drop, *await self._create(name, fp, self._now())]
-        try:
-            tags, manifests = await self._read(name, manifests=True)
-        except NotFoundError:
-            return [drop]
-        repo = RepositoryState(fingerprint=fp, tags=tags, manifests=manifests or set())
-        return [drop, (None, partial(state.repositories.__setitem__, name, repo))]
-
-    async def _refresh(
-        self, name: str, fp: Fingerprint, *, with_manifests: bool, repo: RepositoryState | None = None
-    ) -> list[Step]:
-        """Re-read one repository: its changes, then recording ``fp`` once all are applied."""
-        assert self._state is not None
-        if repo is None:
-            repo = self._state.repositories[name]
-        need_manifests = with_manifests and (fp[3] != repo.fingerprint[3] or fp[0] not in repo.manifests)
-        try:
-            tags, manifests = await self._read(name, manifests=need_manifests)
-        except NotFoundError:
-            return []  # deleted since the listing: the next listing reports it
-        events = diff_repository(
-            repo, tags, manifests, registry=self._state.registry, repository=name, observed_at=self._now()
-        )
-        steps: list[Step] = [(event, partial(apply_event, repo, event)) for event in events]
-
-        def done() -> None:
-            assert repo is not None
-            repo.tags = tags
-            if manifests is not None:
-                repo.manifests = manifests
-            repo.manifests.update(digest for digest, _ in tags.values())
-            repo.fingerprint = fp
-
-        steps.append((None, done))
-        return steps
-
-    async def _gcs(self, *, record_only: bool = False) -> list[Step]:
-        state = self._state
-        assert state is not None
-        page = await self._client.garbage_collections.list(state.registry, per_page=20)
-        self._gc_active = any(not gc.is_terminal for gc in page.items)
-        if record_only:
-            state.garbage_collections.update((gc.uuid, gc.status) for gc in page.items)
-            return []
-        now = self._now()
-        steps: list[Step] = []
-        for gc in sorted(page.items, key=lambda g: (stamp(g.created_at), g.uuid)):
-            known = state.garbage_collections.get(gc.uuid)
-            record = partial(state.garbage_collections.__setitem__, gc.uuid)
-            if known is None:
-                started = GarbageCollectionStarted(
-                    registry=state.registry,
-                    uuid=gc.uuid,
-                    type=gc.type,
-                    occurred_at=gc.created_at,
-                    observed_at=now,
-                )
-                steps.append((started, partial(record, "requested")))
-            if gc.is_terminal and known not in TERMINAL_STATUSES:
-                finished = GarbageCollectionFinished(
-                    registry=state.registry,
-                    uuid=gc.uuid,
-                    status=gc.status,
-                    freed_bytes=gc.freed_bytes,
-                    blobs_deleted=gc.blobs_deleted,
-                    occurred_at=gc.updated_at,
-                    observed_at=now,
-                )
-                steps.append((finished, partial(record, gc.status)))
-            elif not gc.is_terminal:
-                steps.append((None, partial(record, gc.status)))
-        return steps
-
-    async def _storage(self) -> list[Step]:
-        state = self._state
-        assert state is not None
-        registry = await self._client.registries.get(state.registry)
-        used = registry.storage_usage_bytes
-        if used is None or used == state.storage_usage_bytes:
-            return []
-        changed = StorageChanged(
-            registry=state.registry,
-            storage_usage_bytes=used,
-            previous_bytes=state.storage_usage_bytes,
-            occurred_at=registry.storage_usage_bytes_updated_at,
-            observed_at=self._now(),
-        )
-        return [(changed, partial(setattr, state, "storage_usage_bytes", used))]
-
-
-def _deleted(state: WatchState, name: str, now: datetime) -> Step:
-    event = RepositoryDeleted(
-        registry=state.registry,
-        repository=name,
-        last_digest=state.repositories[name].fingerprint[0],
-        observed_at=now,
-    )
-    return (event, partial(state.repositories.pop, name, None))
-
-
-def _when(fp: Fingerprint) -> datetime | None:
-    return datetime.fromisoformat(fp[1]) if fp[1] else None
 
 
 def _kind(value: type[WatchEvent] | str) -> str:

@@ -3,35 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from docr_async import DOCRClient, RateLimiter, RetryPolicy
-from docr_async.testing import FakeDOCR, GCConfig, ManualClock, RateLimitConfig, SeedSpec
+from docr_async.testing import FakeDOCR, GCConfig, RateLimitConfig, SeedSpec
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from aiohttp import web
 
 UNLIMITED = RateLimitConfig(hourly_limit=10**9, burst_limit=10**9)
 FAST_RETRY = RetryPolicy(backoff_base=0.001, backoff_max=0.01, max_attempts=8, deadline=30.0)
 FAST_GC = GCConfig(step_seconds=0.02)
-
-
-def request_driven_clock(seconds_per_response: float) -> dict[str, Any]:
-    """``FakeDOCR`` keyword arguments for a clock that moves only when the fake answers.
-
-    Garbage collections then advance one ``seconds_per_response`` per response instead of with the
-    wall clock, so a test that must see a collection still running does, however loaded the machine.
-    """
-    clock = ManualClock(time.time())
-
-    def advance(_request: web.Request, _response: web.Response, _body: bytes) -> None:
-        clock.advance(seconds_per_response)
-
-    return {"clock": clock, "response_hooks": [advance]}
 
 
 @asynccontextmanager

@@ -29,7 +29,7 @@ import attrs
 import pytest
 import yaml
 from aiohttp import web
-from e2e.helpers import request_driven_clock
+from virtual_gc import gc_in_virtual_time
 
 from docr_async import (
     APIConnectionError,
@@ -317,15 +317,10 @@ async def test_every_method_and_every_error_path_at_debug_leaks_nothing(docr_log
     errors: list[DOCRError] = []
     with captured_logs() as capture:
         # Every public method, successfully, against the fake (echoing the token into any error).
-        # Its clock moves per response, not with the wall clock, so the collection
+        # Its collections move one status per read, not with the wall clock, so the collection
         # drive_every_method cancels is still running however slowly the machine answers.
-        async with FakeDOCR(
-            seed=5,
-            seed_spec=SPEC,
-            rate_limits=UNLIMITED,
-            gc=GCConfig(step_seconds=0.01),
-            **request_driven_clock(0.0025),
-        ) as fake:
+        async with FakeDOCR(seed=5, seed_spec=SPEC, rate_limits=UNLIMITED) as fake:
+            gc_in_virtual_time(fake)
             fake.response_hooks.append(echo_token_hook)
             token = fake.token
             async with DOCRClient(token, base_url=fake.url, retry=FAST) as client:

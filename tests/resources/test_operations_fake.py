@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
-from e2e.helpers import client_for, request_driven_clock, running_fake
+from e2e.helpers import client_for, running_fake
+from virtual_gc import gc_in_virtual_time
 
 from docr_async import (
     DockerCredentials,
@@ -25,7 +26,7 @@ from docr_async import (
     Subscription,
     Tag,
 )
-from docr_async.testing import GCConfig, SeedSpec
+from docr_async.testing import SeedSpec
 
 if TYPE_CHECKING:
     from docr_async import DOCRClient
@@ -41,9 +42,9 @@ async def _repo_and_digest(client: DOCRClient) -> tuple[str, str, str]:
 
 async def test_all_37_operations_against_the_fake_with_strict_models() -> None:
     spec = SeedSpec(registries=1, repos=3, tags=30, untagged=3, tier="professional")
-    # A GC step is four responses: the collection cancelled below is still running when cancelled.
-    gc_config, clock = GCConfig(step_seconds=0.01), request_driven_clock(0.0025)
-    async with running_fake(seed=3, seed_spec=spec, gc=gc_config, **clock) as fake:
+    # A GC moves one status per read: the collection cancelled below is still running when cancelled.
+    async with running_fake(seed=3, seed_spec=spec) as fake:
+        gc_in_virtual_time(fake)
         async with client_for(fake, strict=True) as client:
             legacy = client.legacy
             # --- the legacy family while the account has one registry
