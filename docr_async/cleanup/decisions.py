@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from ..exceptions import ValidationError
-from .plan import DeletionKind, RepositoryPlan
+from .deletions import DeletionKind, RepositoryPlan
 
 __all__ = ["Decision", "PolicyFileError", "RepositoryDecisions", "Verdict", "newest_first"]
 

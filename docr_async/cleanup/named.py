@@ -16,7 +16,8 @@ import attrs
 
 from ..exceptions import NotFoundError, ValidationError
 from ..names import resolve_repository, validate_digest, validate_tag
-from .plan import CleanupPlan, Deletion, DeletionKind
+from .deletions import Deletion
+from .plan import CleanupPlan
 from .policy import RetentionPolicy
 from .verify import not_found, require_registry
 
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from .._client import DOCRClient
 
 __all__ = ["NamedDeletions", "plan_named_deletions"]
+
+NAMED = "named on the command line"
 
 
 @attrs.frozen(kw_only=True)
@@ -92,17 +95,7 @@ async def plan_named_deletions(
             if tag is None:
                 missing.append(name)
                 continue
-            deletions.append(
-                Deletion(
-                    kind=DeletionKind.TAG,
-                    repository=repository,
-                    digest=tag.manifest_digest,
-                    tag=name,
-                    updated_at=tag.updated_at,
-                    compressed_size_bytes=tag.compressed_size_bytes,
-                    reason="named on the command line",
-                )
-            )
+            deletions.append(Deletion.of_tag(repository, tag, NAMED))
     else:
         tags_of: dict[str, set[str]] = defaultdict(set)
         for tag in listed_tags:
@@ -114,15 +107,7 @@ async def plan_named_deletions(
                 missing.append(digest)
                 continue
             deletions.append(
-                Deletion(
-                    kind=DeletionKind.MANIFEST,
-                    repository=repository,
-                    digest=digest,
-                    tags=tuple(sorted(tags_of[digest] | set(manifest.tags))),
-                    updated_at=manifest.updated_at,
-                    compressed_size_bytes=manifest.compressed_size_bytes,
-                    reason="named on the command line",
-                )
+                Deletion.of_manifest(repository, manifest, tags_of[digest] | set(manifest.tags), NAMED)
             )
     if missing and not missing_ok:
         what = "tag" if wanted_tags else "manifest"

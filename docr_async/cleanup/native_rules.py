@@ -16,7 +16,7 @@ import attrs
 
 from ..exceptions import ValidationError
 from .decisions import Decision, PolicyFileError, RepositoryDecisions, Verdict, newest_first
-from .plan import DeletionKind, RepositoryPlan, plan_repository
+from .deletions import DeletionKind, RepositoryPlan, plan_repository
 from .policy import Pattern, RetentionPolicy, parse_duration
 
 if TYPE_CHECKING:
@@ -99,7 +99,10 @@ class Rule:
         base = plan_repository(repository, tags, manifests, self.policy, now)
         prefix = f"{self.label}: "
         plan = RepositoryPlan(
-            deletions=tuple(attrs.evolve(d, reason=prefix + d.reason) for d in base.deletions),
+            deletions=tuple(
+                attrs.evolve(d, reason=prefix + d.reason, rule=self.label, rule_index=self.index)
+                for d in base.deletions
+            ),
             kept=tuple(attrs.evolve(k, reason=prefix + k.reason) for k in base.kept),
             orphaned_digests=base.orphaned_digests,
         )

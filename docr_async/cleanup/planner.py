@@ -14,12 +14,14 @@ import anyio
 
 from ..names import validate_registry_name
 from ._groups import collapse
-from .plan import CleanupPlan, Deletion, Kept, expected_freed_bytes, plan_repository
+from .deletions import RepositoryPlan, plan_repository
+from .plan import CleanupPlan, Deletion, Kept, expected_freed_bytes
+from .policy import RetentionPolicy
+from .rules import RetentionRules
 
 if TYPE_CHECKING:
     from .._client import DOCRClient
     from ..models import Manifest, Tag
-    from .policy import RetentionPolicy
 
 __all__ = ["build_plan"]
 
@@ -30,7 +32,7 @@ ScanProgress = Callable[[str, int, int], None]
 async def build_plan(
     client: DOCRClient,
     registry: str,
-    policy: RetentionPolicy,
+    policy: RetentionPolicy | RetentionRules,
     *,
     now: datetime | None = None,
     concurrency: int = 4,
@@ -38,20 +40,28 @@ async def build_plan(
 ) -> CleanupPlan:
     """List every selected repository's tags and manifests, then plan what the policy deletes.
 
+    With a :class:`RetentionPolicy`, every repository it selects is planned by it (plan format 1).
+    With :class:`RetentionRules` (a policy file), each repository is planned by the first rule
+    that selects it (:meth:`RetentionRules.evaluate`), a repository no rule selects is left alone
+    (not even listed), and every deletion records its rule (plan format 2).
+
     Args:
         client: The client.
         registry: The registry to clean.
-        policy: What to delete.
+        policy: What to delete: one policy, or a policy file's rules.
         now: Reference time for age rules (default: now, UTC).
         concurrency: Repositories scanned at once.
         on_repository: Progress callback, called after each repository is scanned.
 
     Raises:
         ValidationError: On a bad registry name (before any request).
+        TypeError: If ``policy`` is neither a :class:`RetentionPolicy` nor :class:`RetentionRules`.
         DOCRError: If a listing fails (one failure is raised as itself).
         ExceptionGroup: If listings of several repositories fail at once (all of them, for ``except*``).
     """
     registry = validate_registry_name(registry)
+    if not isinstance(policy, RetentionPolicy | RetentionRules):
+        raise TypeError(f"policy must be a RetentionPolicy or RetentionRules, not {type(policy).__name__}")
     now = now or datetime.now(UTC)
     names = [
         repo.name async for repo in client.repositories.list(registry) if policy.selects_repository(repo.name)
@@ -61,7 +71,9 @@ async def build_plan(
 
     async def scan(name: str) -> None:
         async with gate:
-            tags = await client.tags.list(name, registry=registry).collect() if policy.touches_tags else []
+            tags = (
+                await client.tags.list(name, registry=registry).collect() if _lists_tags(policy, name) else []
+            )
             manifests = await client.manifests.list(name, registry=registry).collect()
         scanned[name] = (tags, manifests)
         if on_repository is not None:
@@ -86,7 +98,7 @@ async def build_plan(
         tags, manifests = scanned[name]
         tags_scanned += len(tags)
         all_manifests.extend(manifests)
-        repo_plan = plan_repository(name, tags, manifests, policy, now)
+        repo_plan = _plan_one(policy, name, tags, manifests, now)
         deletions.extend(repo_plan.deletions)
         kept.extend(repo_plan.kept)
         removed.update((name, digest) for digest in repo_plan.orphaned_digests)
@@ -101,3 +113,24 @@ async def build_plan(
         manifests_scanned=len(all_manifests),
         expected_freed_bytes=expected_freed_bytes(all_manifests, removed),
     )
+
+
+def _lists_tags(policy: RetentionPolicy | RetentionRules, repository: str) -> bool:
+    """Whether planning the repository needs its tag listing (not for an untagged-only policy)."""
+    if isinstance(policy, RetentionPolicy):
+        return policy.touches_tags
+    found = policy.rule_for(repository)
+    return found is not None and found[1].touches_tags
+
+
+def _plan_one(
+    policy: RetentionPolicy | RetentionRules,
+    repository: str,
+    tags: list[Tag],
+    manifests: list[Manifest],
+    now: datetime,
+) -> RepositoryPlan:
+    """One repository's plan: by the single policy, or by the repository's own rule."""
+    if isinstance(policy, RetentionPolicy):
+        return plan_repository(repository, tags, manifests, policy, now)
+    return policy.evaluate(repository, tags, manifests, now).plan
