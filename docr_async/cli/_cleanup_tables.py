@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 from rich.text import Text
 
-from ..cleanup import DeletionKind, ItemStatus
+from ..cleanup import DeletionKind, ItemStatus, RetentionRules
 from ._output import human_bytes
 
 if TYPE_CHECKING:
@@ -61,15 +61,19 @@ def plan_summary_table(plan: CleanupPlan) -> Table:
         header_style="bold",
         show_footer=True,
     )
+    rules = plan.policy if isinstance(plan.policy, RetentionRules) else None
     table.add_column("REPOSITORY", "total")
+    if rules is not None:
+        table.add_column("RULE", "")
     table.add_column("TAG DELETES", str(sum(tag_dels.values())), justify="right")
     table.add_column("MANIFEST DELETES", str(sum(manifest_dels.values())), justify="right")
     table.add_column("TAGS REMOVED", str(plan.tags_removed), justify="right")
     table.add_column("KEPT", str(sum(kept.values())), justify="right")
     for repo in plan.repositories:
-        table.add_row(
-            repo, str(tag_dels[repo]), str(manifest_dels[repo]), str(freed_tags[repo]), str(kept[repo])
-        )
+        found = rules.rule_for(repo) if rules is not None else None
+        label = [] if rules is None else [found[1].label if found is not None else "-"]
+        counts = (tag_dels[repo], manifest_dels[repo], freed_tags[repo], kept[repo])
+        table.add_row(repo, *label, *(str(n) for n in counts))
     table.caption = (
         f"expected to free about {human_bytes(plan.expected_freed_bytes)} after garbage collection"
     )
@@ -162,9 +166,8 @@ def explain_table(registry: str, explained: Sequence[RepositoryDecisions]) -> Ta
         first = True
         for d in repo.decisions:
             verdict = Text(d.verdict.value, style="red" if d.deleted else "green")
-            table.add_row(
-                repo.repository if first else "", repo.rule if first else "", _item(d), verdict, d.reason
-            )
+            head = (repo.repository, repo.rule) if first else ("", "")
+            table.add_row(*head, _item(d), verdict, d.reason.removeprefix(f"{repo.rule}: "))
             first = False
         if first:
             table.add_row(repo.repository, repo.rule, "", "", "empty repository")

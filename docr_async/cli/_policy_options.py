@@ -189,6 +189,12 @@ def rules_from_file(
         if include or exclude:
             rules = rules.restricted(include=tuple(include), exclude=tuple(exclude))
     except PolicyFileError as exc:
+        if exc.field == "default_protect" and exc.rule is None:
+            c.fail(
+                f"--no-default-protect applies to ECR lifecycle policies; {path} is a native rule list: "
+                "set default_protect = false in the rules concerned instead",
+                ExitCode.USAGE,
+            )
         c.fail(f"invalid policy file: {exc}", ExitCode.USAGE)
     except ValidationError as exc:  # a bad --include-repo / --exclude-repo pattern
         c.fail(describe_error(exc), ExitCode.USAGE)
