@@ -412,3 +412,30 @@ def test_per_rule_options_are_refused_with_a_policy_file(
     assert result.code == ExitCode.USAGE, str(result)
     assert f"--policy cannot be combined with {option[0]}" in result.stderr
     assert fake.requests() == []
+
+
+def test_protect_extends_every_rule_and_no_default_protect_is_refused_for_a_native_file(
+    docr: Docr, fake: Fake, tmp_path: Path
+) -> None:
+    policy = write(tmp_path, "policy.toml", POLICY)
+    refused = docr("cleanup", REGISTRY, "--policy", str(policy), "--no-default-protect", "--apply")
+    assert refused.code == ExitCode.USAGE, str(refused)
+    assert "--no-default-protect applies to ECR lifecycle policies" in refused.stderr
+    assert "default_protect = false" in refused.stderr
+    assert fake.requests() == []
+    applied = docr(
+        "cleanup", REGISTRY, "--policy", str(policy), "--protect", "v1", "--protect", "a", "--apply"
+    )
+    assert applied.code == 0, str(applied)
+    survivors = tags_of(docr)
+    assert survivors["prod/api"] == SURVIVORS["prod/api"] | {"v1"}
+    assert survivors["dev/web"] == SURVIVORS["dev/web"] | {"a"}
+
+
+def test_explain_refuses_apply_and_a_saved_plan(docr: Docr, fake: Fake, tmp_path: Path) -> None:
+    policy = write(tmp_path, "policy.toml", POLICY)
+    for extra in (("--apply",), ("--save-plan", str(tmp_path / "p.json"))):
+        result = docr("cleanup", REGISTRY, "--policy", str(policy), "--explain", *extra)
+        assert result.code == ExitCode.USAGE, str(result)
+        assert "--explain deletes nothing" in result.stderr
+    assert fake.requests() == []
