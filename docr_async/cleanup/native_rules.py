@@ -89,12 +89,8 @@ class Rule:
     ) -> RepositoryDecisions:
         """Decide per tag and per untagged manifest, exactly as :func:`plan_repository` with :attr:`policy`.
 
-        Args:
-            repository: The repository.
-            tags: Its full tag listing.
-            manifests: Its full manifest listing.
-            now: Reference time for age rules.
-            rule_index: Ignored (the rule's own :attr:`index` is recorded); accepted for symmetry.
+        The arguments are those of :meth:`RetentionRules.evaluate`; ``rule_index`` is ignored (the
+        rule's own :attr:`index` is recorded on every decision and deletion).
         """
         base = plan_repository(repository, tags, manifests, self.policy, now)
         prefix = f"{self.label}: "
