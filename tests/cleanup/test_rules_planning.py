@@ -25,7 +25,7 @@ from docr_async.cleanup import (
     build_plan,
     explain_policy,
 )
-from docr_async.cleanup.deletions import DeletionKind
+from docr_async.cleanup.deletions import Deletion, DeletionKind
 from docr_async.testing import FakeDOCR, ManualClock, SeedSpec
 
 from .test_policy_files import REPOSITORIES, TAG_NAMES, oracle_policy, oracle_rule, raw_rule
@@ -61,7 +61,7 @@ async def _check(raw_rules: list[dict[str, Any]], registry: dict[str, list[tuple
         await _fake_with(registry, fake)
         async with DOCRClient(token=fake.token, base_url=fake.url) as client:
             plan = await build_plan(client, REG, rules, now=NOW)
-            expected = []
+            expected: list[Deletion] = []
             for repository in sorted(registry):
                 index = oracle_rule(raw_rules, repository)
                 mine = [d for d in plan.deletions if d.repository == repository]
