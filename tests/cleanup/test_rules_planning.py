@@ -12,6 +12,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,6 +27,7 @@ from docr_async.cleanup import (
     explain_policy,
 )
 from docr_async.cleanup.deletions import Deletion, DeletionKind
+from docr_async.cleanup.verify import policy_refusal
 from docr_async.testing import FakeDOCR, ManualClock, SeedSpec
 
 from .test_policy_files import REPOSITORIES, TAG_NAMES, oracle_policy, oracle_rule, raw_rule
@@ -161,3 +163,69 @@ def test_a_version_2_plan_with_malformed_rules_is_refused() -> None:
     document = {"version": 2, "registry": REG, "created_at": NOW.isoformat(), "rules": {"format": "x"}}
     with pytest.raises(ValidationError, match="format must be"):
         CleanupPlan.from_dict({**document, "deletions": []})
+
+
+ECR_DOCUMENT = {
+    "rules": [
+        {
+            "rulePriority": 1,
+            "selection": {
+                "tagStatus": "tagged",
+                "tagPrefixList": ["v"],
+                "countType": "imageCountMoreThan",
+                "countNumber": 1,
+            },
+            "action": {"type": "expire"},
+        },
+        {
+            "rulePriority": 2,
+            "selection": {
+                "tagStatus": "any",
+                "countType": "sinceImagePushed",
+                "countUnit": "days",
+                "countNumber": 10,
+            },
+            "action": {"type": "expire"},
+        },
+    ]
+}
+
+
+def _ecr_deletion(**changes: Any) -> Deletion:
+    base = Deletion(
+        kind=DeletionKind.MANIFEST,
+        repository="web",
+        digest="sha256:" + "b" * 64,
+        tags=("old",),
+        updated_at=NOW - timedelta(days=30),
+        reason="rule 2 (ECR priority 2): pushed more than 10 days ago",
+        rule="rule 2 (ECR priority 2)",
+        rule_index=1,
+    )
+    return attrs.evolve(base, **changes)
+
+
+@pytest.mark.parametrize(
+    ("changes", "refusal"),
+    [
+        ({}, None),
+        ({"kind": DeletionKind.TAG, "tag": "old", "tags": ()}, "never a single tag"),
+        ({"tags": ("old", "latest")}, "carries tag latest, which is protected"),
+        ({"rule": "rule 9 (ECR priority 9)"}, "not a rule of the ECR lifecycle policy"),
+        ({"rule": "rule 1 (ECR priority 1)"}, "does not select an image with tags ['old']"),
+        ({"updated_at": NOW - timedelta(days=3)}, "pushed within 10 days of the plan"),
+        ({"updated_at": None}, "records no push time"),
+        ({"rule_index": None}, "records no rule for it"),
+        ({"repository": "other"}, "not selected by any rule"),
+    ],
+)
+def test_the_executor_enforces_an_ecr_policy_per_item(changes: dict[str, Any], refusal: str | None) -> None:
+    rules = RetentionRules.from_ecr(ECR_DOCUMENT, include_repositories=("web",))
+    deletion = _ecr_deletion(**changes)
+    plan = CleanupPlan(registry=REG, created_at=NOW, policy=rules, deletions=(deletion,))
+    found = policy_refusal(plan, deletion)
+    if refusal is None:
+        assert found is None
+    else:
+        assert found is not None
+        assert refusal in found
