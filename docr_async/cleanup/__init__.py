@@ -7,7 +7,8 @@
 
 Per-repository rules (a native TOML/JSON rule list, or an AWS ECR lifecycle policy) load with
 ``RetentionRules.from_file(path)``; ``rules.evaluate(repository, tags, manifests, now)`` explains
-each tag's fate and yields the repository's plan.
+each tag's fate and yields the repository's plan; ``build_plan(client, registry, rules)`` plans each
+repository by its own rule, and ``explain_policy`` says which rule applies and why, per tag.
 
 >>> usage = await disk_usage(client, "example", policy=policy)  # doctest: +SKIP
 
@@ -16,13 +17,13 @@ reports where the storage goes (blobs counted once) and what the cleanup plus GC
 
 from .decisions import Decision, PolicyFileError, RepositoryDecisions, Verdict
 from .ecr import EcrLifecyclePolicy, EcrRule
-from .errors import PlanRefusedError
+from .errors import PlanRefusedError, PlanVersionError
 from .executor import DEFAULT_REVERIFY_AFTER, CleanupExecutor, execute_plan
 from .files import write_private
 from .gc import GCResult, collect_garbage
 from .named import NamedDeletions, plan_named_deletions
 from .plan import CleanupPlan, Deletion, DeletionKind, Kept, plan_repository
-from .planner import build_plan
+from .planner import build_plan, explain_policy
 from .policy import Pattern, RetentionPolicy, parse_duration
 from .report import CleanupReport, ItemResult, ItemStatus
 from .rules import RetentionRules, Rule
@@ -45,6 +46,7 @@ __all__ = [
     "NamedDeletions",
     "Pattern",
     "PlanRefusedError",
+    "PlanVersionError",
     "PolicyFileError",
     "RepositoryDecisions",
     "RepositoryListing",
@@ -59,6 +61,7 @@ __all__ = [
     "compute_usage",
     "disk_usage",
     "execute_plan",
+    "explain_policy",
     "parse_duration",
     "plan_named_deletions",
     "plan_repository",

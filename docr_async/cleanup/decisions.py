@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from ..exceptions import ValidationError
-from .plan import DeletionKind, RepositoryPlan
+from .deletions import DeletionKind, RepositoryPlan
 
 __all__ = ["Decision", "PolicyFileError", "RepositoryDecisions", "Verdict", "newest_first"]
 
@@ -93,16 +93,8 @@ class Decision:
         updated_at: datetime | None = None,
     ) -> Decision:
         """A decision on one tag (pointing at ``digest``)."""
-        return cls(
-            kind=DeletionKind.TAG,
-            repository=repository,
-            digest=digest,
-            tag=tag,
-            verdict=verdict,
-            reason=reason,
-            rule=rule,
-            updated_at=updated_at,
-        )
+        decision = cls.for_manifest(repository, digest, verdict, reason, rule=rule, updated_at=updated_at)
+        return attrs.evolve(decision, kind=DeletionKind.TAG, tag=tag)
 
     @classmethod
     def for_manifest(

@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
+from ..models import Manifest
 from .decisions import Decision, RepositoryDecisions, Verdict, newest_first
+from .deletions import Deletion, Kept, RepositoryPlan
 from .ecr_schema import EcrRule, is_ecr_document, parse_ecr_rules
-from .plan import Deletion, DeletionKind, Kept, RepositoryPlan
 from .policy import Pattern
 
 if TYPE_CHECKING:
-    from ..models import Manifest, Tag
+    from ..models import Tag
 
 __all__ = ["EcrLifecyclePolicy", "EcrRule", "is_ecr_document"]
 
@@ -42,7 +43,7 @@ class _Image:
     digest: str
     tags: frozenset[str]
     pushed_at: datetime | None
-    compressed_size_bytes: int | None
+    manifest: Manifest
 
 
 @attrs.frozen(kw_only=True)
@@ -146,7 +147,7 @@ class EcrLifecyclePolicy:
                 digest=m.digest,
                 tags=frozenset(tags_of[m.digest]),
                 pushed_at=m.updated_at,
-                compressed_size_bytes=m.compressed_size_bytes,
+                manifest=m,
             )
             for m in {m.digest: m for m in manifests}.values()
         ]
@@ -182,14 +183,8 @@ class EcrLifecyclePolicy:
             )
             if expire:
                 deletions.append(
-                    Deletion(
-                        kind=DeletionKind.MANIFEST,
-                        repository=repository,
-                        digest=img.digest,
-                        tags=ordered_tags,
-                        updated_at=img.pushed_at,
-                        compressed_size_bytes=img.compressed_size_bytes,
-                        reason=reason,
+                    Deletion.of_manifest(
+                        repository, img.manifest, img.tags, reason, rule=rule_label, rule_index=rule_index
                     )
                 )
             else:

@@ -3,7 +3,9 @@
 The API has no conditional delete, so safety comes from checking as late as possible:
 
 - Before anything is sent: the plan's own policy is re-applied to every item (a hand-edited plan
-  cannot delete a protected or excluded tag: such items are skipped with the reason), a plan for
+  cannot delete a protected or excluded tag: such items are skipped with the reason; for a plan
+  made with a policy file, each repository's own rule, and a deletion recorded under another rule
+  than its repository's is skipped too), a plan for
   another registry and a plan that would leave a repository without any tag are refused
   (:class:`PlanRefusedError`; ``allow_empty_repositories=True`` allows the latter), the registry
   must exist (:class:`NotFoundError`) and no garbage collection may be running.

@@ -10,22 +10,27 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
 from ..exceptions import NotFoundError, ValidationError
 from ..names import resolve_repository, validate_digest, validate_tag
-from .plan import CleanupPlan, Deletion, DeletionKind
+from .deletions import Deletion
+from .plan import CleanupPlan
 from .policy import RetentionPolicy
 from .verify import not_found, require_registry
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from .._client import DOCRClient
 
 __all__ = ["NamedDeletions", "plan_named_deletions"]
+
+NAMED = "named on the command line"
+
+T = TypeVar("T")
 
 
 @attrs.frozen(kw_only=True)
@@ -83,47 +88,21 @@ async def plan_named_deletions(
         )
     except NotFoundError as exc:
         raise not_found(exc, f"repository {repository} not found in registry {registry}") from exc
-    deletions: list[Deletion] = []
-    missing: list[str] = []
     if wanted_tags:
         by_name = {t.tag: t for t in listed_tags}
-        for name in wanted_tags:
-            tag = by_name.get(name)
-            if tag is None:
-                missing.append(name)
-                continue
-            deletions.append(
-                Deletion(
-                    kind=DeletionKind.TAG,
-                    repository=repository,
-                    digest=tag.manifest_digest,
-                    tag=name,
-                    updated_at=tag.updated_at,
-                    compressed_size_bytes=tag.compressed_size_bytes,
-                    reason="named on the command line",
-                )
-            )
+        deletions, missing = _look_up(
+            wanted_tags, by_name.get, lambda tag: Deletion.of_tag(repository, tag, NAMED)
+        )
     else:
         tags_of: dict[str, set[str]] = defaultdict(set)
         for tag in listed_tags:
             tags_of[tag.manifest_digest].add(tag.tag)
         by_digest = {m.digest: m for m in manifests}
-        for digest in wanted_digests:
-            manifest = by_digest.get(digest)
-            if manifest is None:
-                missing.append(digest)
-                continue
-            deletions.append(
-                Deletion(
-                    kind=DeletionKind.MANIFEST,
-                    repository=repository,
-                    digest=digest,
-                    tags=tuple(sorted(tags_of[digest] | set(manifest.tags))),
-                    updated_at=manifest.updated_at,
-                    compressed_size_bytes=manifest.compressed_size_bytes,
-                    reason="named on the command line",
-                )
-            )
+        deletions, missing = _look_up(
+            wanted_digests,
+            by_digest.get,
+            lambda m: Deletion.of_manifest(repository, m, tags_of[m.digest] | set(m.tags), NAMED),
+        )
     if missing and not missing_ok:
         what = "tag" if wanted_tags else "manifest"
         raise NotFoundError(
@@ -148,3 +127,18 @@ async def plan_named_deletions(
         manifests_scanned=len(manifests),
     )
     return NamedDeletions(plan=plan, missing=tuple(missing))
+
+
+def _look_up(
+    names: Sequence[str], find: Callable[[str], T | None], delete: Callable[[T], Deletion]
+) -> tuple[list[Deletion], list[str]]:
+    """The deletions of the named items that exist, and the names of those that do not."""
+    deletions: list[Deletion] = []
+    missing: list[str] = []
+    for name in names:
+        item = find(name)
+        if item is None:
+            missing.append(name)
+        else:
+            deletions.append(delete(item))
+    return deletions, missing

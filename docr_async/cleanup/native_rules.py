@@ -16,7 +16,7 @@ import attrs
 
 from ..exceptions import ValidationError
 from .decisions import Decision, PolicyFileError, RepositoryDecisions, Verdict, newest_first
-from .plan import DeletionKind, RepositoryPlan, plan_repository
+from .deletions import DeletionKind, RepositoryPlan, plan_repository
 from .policy import Pattern, RetentionPolicy, parse_duration
 
 if TYPE_CHECKING:
@@ -89,17 +89,16 @@ class Rule:
     ) -> RepositoryDecisions:
         """Decide per tag and per untagged manifest, exactly as :func:`plan_repository` with :attr:`policy`.
 
-        Args:
-            repository: The repository.
-            tags: Its full tag listing.
-            manifests: Its full manifest listing.
-            now: Reference time for age rules.
-            rule_index: Ignored (the rule's own :attr:`index` is recorded); accepted for symmetry.
+        The arguments are those of :meth:`RetentionRules.evaluate`; ``rule_index`` is ignored (the
+        rule's own :attr:`index` is recorded on every decision and deletion).
         """
         base = plan_repository(repository, tags, manifests, self.policy, now)
         prefix = f"{self.label}: "
         plan = RepositoryPlan(
-            deletions=tuple(attrs.evolve(d, reason=prefix + d.reason) for d in base.deletions),
+            deletions=tuple(
+                attrs.evolve(d, reason=prefix + d.reason, rule=self.label, rule_index=self.index)
+                for d in base.deletions
+            ),
             kept=tuple(attrs.evolve(k, reason=prefix + k.reason) for k in base.kept),
             orphaned_digests=base.orphaned_digests,
         )

@@ -1,35 +1,33 @@
-"""Cleanup plans: what will be deleted, what is kept and why. Pure: planning does no I/O.
+"""Cleanup plans: what will be deleted, what is kept and why, for a whole registry. Pure: no I/O.
 
-The plan is manifest-aware. Deleting a manifest removes every tag pointing at it, so:
-
-- a manifest that still carries a kept tag is never deleted: its doomed tags are deleted one by one;
-- a manifest whose tags are ALL doomed is deleted by digest (one request instead of one per tag)
-  only when the policy also deletes untagged manifests, since that is exactly what the tag
-  deletions followed by an untagged-manifest cleanup would do; otherwise its tags are deleted one
-  by one and the manifest is left untagged;
-- an untagged manifest is deleted only when the policy asks for it, and never when the tag listing
-  shows a tag pointing at it (a push raced the listing).
+A plan is made with one :class:`~docr_async.cleanup.policy.RetentionPolicy` (plan file format
+version 1) or with a policy file's :class:`~docr_async.cleanup.rules.RetentionRules` (version 2: the
+rules are stored, and every deletion records the rule behind it). Both versions load; any other
+version is refused with :class:`~docr_async.cleanup.errors.PlanVersionError`. How one repository is
+planned (manifest-aware deletions) is in :mod:`docr_async.cleanup.deletions`.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from collections.abc import Iterable, Sequence  # noqa: TC003
-from datetime import UTC, datetime
-from enum import StrEnum
+from collections.abc import Iterable  # noqa: TC003
+from datetime import datetime
 from typing import Any
 
 import attrs
 
 from .._converter import parse_datetime
 from ..exceptions import ValidationError
-from ..models import Manifest, Tag  # noqa: TC001 -- annotations of attrs classes
-from ..names import validate_digest, validate_registry_name, validate_repository_name, validate_tag
+from ..models import Manifest  # noqa: TC001
+from ..names import validate_registry_name
+from .deletions import Deletion, DeletionKind, Kept, RepositoryPlan, plan_repository
+from .errors import PlanVersionError
 from .policy import RetentionPolicy
+from .rules import RetentionRules
 
 __all__ = [
     "PLAN_VERSION",
+    "PLAN_VERSIONS",
     "CleanupPlan",
     "Deletion",
     "DeletionKind",
@@ -39,243 +37,11 @@ __all__ = [
 ]
 
 PLAN_VERSION = 1
-
-_NEWEST = datetime.max.replace(tzinfo=UTC)
-
-
-def _list(value: Any) -> list[Any] | tuple[Any, ...]:
-    if not isinstance(value, list | tuple):
-        raise TypeError(f"expected a list, got {type(value).__name__}")
-    return value
-
-
-class DeletionKind(StrEnum):
-    """What one deletion request removes."""
-
-    TAG = "tag"
-    MANIFEST = "manifest"
-
-
-@attrs.frozen(kw_only=True)
-class Deletion:
-    """One planned deletion request.
-
-    Attributes:
-        kind: ``tag`` (delete one tag) or ``manifest`` (delete by digest, with all its tags).
-        repository: The repository.
-        digest: The manifest digest (for a tag: the manifest it points at).
-        tag: The tag, for ``kind == "tag"``.
-        tags: For a manifest: the tags removed with it (empty when untagged).
-        updated_at: When the tag or manifest was last pushed.
-        compressed_size_bytes: The image's compressed size, as reported.
-        reason: Why the policy deletes it.
-    """
-
-    kind: DeletionKind
-    repository: str
-    digest: str
-    tag: str | None = None
-    tags: tuple[str, ...] = ()
-    updated_at: datetime | None = None
-    compressed_size_bytes: int | None = None
-    reason: str = ""
-
-    @property
-    def key(self) -> str:
-        """A stable identifier: ``repo:tag`` or ``repo@digest``."""
-        return (
-            f"{self.repository}:{self.tag}"
-            if self.kind is DeletionKind.TAG
-            else f"{self.repository}@{self.digest}"
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "kind": self.kind.value,
-            "repository": self.repository,
-            "digest": self.digest,
-            "tag": self.tag,
-            "tags": list(self.tags),
-            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
-            "compressed_size_bytes": self.compressed_size_bytes,
-            "reason": self.reason,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Deletion:
-        """Rebuild (and re-validate every name) from :meth:`to_dict` output.
-
-        Raises:
-            ValidationError: If a field is missing or a name is invalid.
-        """
-        try:
-            kind = DeletionKind(data["kind"])
-            tag = data.get("tag")
-            return cls(
-                kind=kind,
-                repository=validate_repository_name(data["repository"]),
-                digest=validate_digest(data["digest"]),
-                tag=validate_tag(tag) if kind is DeletionKind.TAG else None,
-                tags=tuple(validate_tag(t) for t in _list(data.get("tags") or ())),
-                updated_at=parse_datetime(data["updated_at"]) if data.get("updated_at") else None,
-                compressed_size_bytes=data.get("compressed_size_bytes"),
-                reason=str(data.get("reason", "")),
-            )
-        except (KeyError, TypeError, ValueError, OverflowError) as exc:
-            if isinstance(exc, ValidationError):
-                raise
-            raise ValidationError("plan deletion", data, f"is malformed: {exc!r}") from None
-
-
-@attrs.frozen(kw_only=True)
-class Kept:
-    """A tag (or untagged manifest) the policy keeps, and why."""
-
-    repository: str
-    digest: str
-    tag: str | None
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {"repository": self.repository, "digest": self.digest, "tag": self.tag, "reason": self.reason}
-
-
-@attrs.frozen(kw_only=True)
-class RepositoryPlan:
-    """The plan for one repository."""
-
-    deletions: tuple[Deletion, ...]
-    kept: tuple[Kept, ...]
-    orphaned_digests: frozenset[str]
-    """Manifests left with no tag (freed by a garbage collection that removes untagged manifests)."""
-
-
-def plan_repository(
-    repository: str,
-    tags: Sequence[Tag],
-    manifests: Sequence[Manifest],
-    policy: RetentionPolicy,
-    now: datetime,
-) -> RepositoryPlan:
-    """Decide what to delete in one repository (pure).
-
-    Args:
-        repository: The repository name.
-        tags: Every tag of the repository (a full listing).
-        manifests: Every manifest of the repository (a full listing).
-        policy: The retention policy.
-        now: The reference time for age rules.
-    """
-    kept: list[Kept] = []
-    doomed: dict[str, Tag] = {}
-    reasons: dict[str, str] = {}
-
-    if policy.touches_tags:
-        candidates: list[Tag] = []
-        for tag in tags:
-            exemption = policy.tag_exemption(tag.tag)
-            if exemption is None:
-                candidates.append(tag)
-            else:
-                kept.append(
-                    Kept(repository=repository, digest=tag.manifest_digest, tag=tag.tag, reason=exemption)
-                )
-        # Newest first; a tag without a push time sorts as newest (when in doubt, keep).
-        candidates.sort(key=lambda t: t.updated_at or _NEWEST, reverse=True)
-        cutoff = policy.cutoff(now)
-        for index, tag in enumerate(candidates):
-            if policy.keep_last is not None and index < policy.keep_last:
-                reason = f"among the newest {policy.keep_last}"
-            elif tag.updated_at is None:
-                reason = "no push time reported"
-            elif cutoff is not None and tag.updated_at >= cutoff:
-                reason = "newer than the age limit"
-            else:
-                doomed[tag.tag] = tag
-                rules = []
-                if policy.keep_last is not None:
-                    rules.append(f"not among the newest {policy.keep_last}")
-                if cutoff is not None:
-                    rules.append("older than the age limit")
-                reasons[tag.tag] = " and ".join(rules) or "matched by include patterns"
-                continue
-            kept.append(Kept(repository=repository, digest=tag.manifest_digest, tag=tag.tag, reason=reason))
-    else:
-        kept.extend(
-            Kept(repository=repository, digest=t.manifest_digest, tag=t.tag, reason="policy touches no tags")
-            for t in tags
-        )
-
-    by_digest = {m.digest: m for m in manifests}
-    tags_of: dict[str, set[str]] = defaultdict(set)
-    for tag in tags:
-        tags_of[tag.manifest_digest].add(tag.tag)
-    for manifest in manifests:
-        tags_of[manifest.digest].update(manifest.tags)
-
-    deletions: list[Deletion] = []
-    orphaned: set[str] = set()
-    doomed_by_digest: dict[str, list[Tag]] = defaultdict(list)
-    for tag in doomed.values():
-        doomed_by_digest[tag.manifest_digest].append(tag)
-    for digest, doomed_tags in doomed_by_digest.items():
-        all_tags = tags_of[digest]
-        owner = by_digest.get(digest)
-        whole = all_tags <= doomed.keys()
-        if whole:
-            orphaned.add(digest)
-        if whole and policy.delete_untagged and owner is not None:
-            deletions.append(
-                Deletion(
-                    kind=DeletionKind.MANIFEST,
-                    repository=repository,
-                    digest=digest,
-                    tags=tuple(sorted(all_tags)),
-                    updated_at=owner.updated_at,
-                    compressed_size_bytes=owner.compressed_size_bytes,
-                    reason="every tag of this manifest expires: " + reasons[doomed_tags[0].tag],
-                )
-            )
-            continue
-        deletions.extend(
-            Deletion(
-                kind=DeletionKind.TAG,
-                repository=repository,
-                digest=digest,
-                tag=tag.tag,
-                updated_at=tag.updated_at,
-                compressed_size_bytes=tag.compressed_size_bytes,
-                reason=reasons[tag.tag] + ("" if whole else " (manifest shared with a kept tag)"),
-            )
-            for tag in sorted(doomed_tags, key=lambda t: t.tag)
-        )
-
-    if policy.delete_untagged:
-        cutoff = policy.untagged_cutoff(now)
-        for manifest in manifests:
-            if manifest.tags or tags_of[manifest.digest]:
-                continue
-            if cutoff is not None and (manifest.updated_at is None or manifest.updated_at >= cutoff):
-                kept.append(
-                    Kept(
-                        repository=repository, digest=manifest.digest, tag=None, reason="untagged, but recent"
-                    )
-                )
-                continue
-            orphaned.add(manifest.digest)
-            deletions.append(
-                Deletion(
-                    kind=DeletionKind.MANIFEST,
-                    repository=repository,
-                    digest=manifest.digest,
-                    updated_at=manifest.updated_at,
-                    compressed_size_bytes=manifest.compressed_size_bytes,
-                    reason="untagged manifest",
-                )
-            )
-    return RepositoryPlan(deletions=tuple(deletions), kept=tuple(kept), orphaned_digests=frozenset(orphaned))
+"""The plan file format of a plan made with one :class:`RetentionPolicy`."""
+PLAN_VERSION_RULES = 2
+"""The plan file format of a plan made with a policy file (:class:`RetentionRules`)."""
+PLAN_VERSIONS = (PLAN_VERSION, PLAN_VERSION_RULES)
+"""Every plan file format this version reads."""
 
 
 def expected_freed_bytes(manifests: Iterable[Manifest], removed: set[tuple[str, str]]) -> int:
@@ -305,7 +71,9 @@ class CleanupPlan:
     Attributes:
         registry: The registry.
         created_at: When the plan was made.
-        policy: The policy it was made with.
+        policy: The policy it was made with: one :class:`RetentionPolicy` for every selected
+            repository (plan format 1), or a policy file's :class:`RetentionRules`, each
+            repository planned by its own rule (plan format 2).
         deletions: The deletion requests, in execution order.
         kept: What the policy keeps, with reasons.
         repositories: The repositories scanned.
@@ -316,13 +84,18 @@ class CleanupPlan:
 
     registry: str
     created_at: datetime
-    policy: RetentionPolicy
+    policy: RetentionPolicy | RetentionRules
     deletions: tuple[Deletion, ...]
     kept: tuple[Kept, ...] = ()
     repositories: tuple[str, ...] = ()
     tags_scanned: int = 0
     manifests_scanned: int = 0
     expected_freed_bytes: int = 0
+
+    @property
+    def version(self) -> int:
+        """The plan file format: 1 for a :class:`RetentionPolicy`, 2 for :class:`RetentionRules`."""
+        return PLAN_VERSION_RULES if isinstance(self.policy, RetentionRules) else PLAN_VERSION
 
     @property
     def tags_removed(self) -> int:
@@ -337,10 +110,10 @@ class CleanupPlan:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the plan-file format)."""
         return {
-            "version": PLAN_VERSION,
+            "version": self.version,
             "registry": self.registry,
             "created_at": self.created_at.isoformat(),
-            "policy": self.policy.describe(),
+            ("rules" if self.version == PLAN_VERSION_RULES else "policy"): self.policy.describe(),
             "repositories": list(self.repositories),
             "tags_scanned": self.tags_scanned,
             "manifests_scanned": self.manifests_scanned,
@@ -363,18 +136,28 @@ class CleanupPlan:
     def from_dict(cls, data: Any) -> CleanupPlan:
         """Load a plan, re-validating every name so a hand-edited file cannot inject paths.
 
+        Reads format 1 (one policy, ``"policy"``) and format 2 (a policy file's rules, ``"rules"``,
+        and the rule behind every deletion).
+
         Raises:
-            ValidationError: If the plan is malformed or of another version.
+            PlanVersionError: If the file is of a format this version does not read.
+            ValidationError: If the plan is malformed (:class:`PolicyFileError` for bad rules).
         """
         if not isinstance(data, dict):
             raise ValidationError("plan", type(data).__name__, "must be a JSON object")
-        if data.get("version") != PLAN_VERSION:
-            raise ValidationError("plan version", data.get("version"), f"must be {PLAN_VERSION}")
+        version = data.get("version")
+        if version not in PLAN_VERSIONS or isinstance(version, bool):
+            raise PlanVersionError(version, PLAN_VERSIONS)
         try:
+            policy: RetentionPolicy | RetentionRules
+            if version == PLAN_VERSION_RULES:
+                policy = RetentionRules.from_description(data["rules"])
+            else:
+                policy = RetentionPolicy.from_description(data["policy"])
             return cls(
                 registry=validate_registry_name(data["registry"]),
                 created_at=parse_datetime(data["created_at"]),
-                policy=RetentionPolicy.from_description(data["policy"]),
+                policy=policy,
                 deletions=tuple(Deletion.from_dict(d) for d in data["deletions"]),
                 kept=tuple(
                     Kept(repository=k["repository"], digest=k["digest"], tag=k.get("tag"), reason=k["reason"])

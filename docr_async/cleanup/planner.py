@@ -14,14 +14,17 @@ import anyio
 
 from ..names import validate_registry_name
 from ._groups import collapse
-from .plan import CleanupPlan, Deletion, Kept, expected_freed_bytes, plan_repository
+from .decisions import RepositoryDecisions
+from .deletions import RepositoryPlan, plan_repository
+from .plan import CleanupPlan, Deletion, Kept, expected_freed_bytes
+from .policy import RetentionPolicy
+from .rules import RetentionRules
 
 if TYPE_CHECKING:
     from .._client import DOCRClient
     from ..models import Manifest, Tag
-    from .policy import RetentionPolicy
 
-__all__ = ["build_plan"]
+__all__ = ["build_plan", "explain_policy"]
 
 ScanProgress = Callable[[str, int, int], None]
 """Called with (repository, repositories scanned, repositories to scan)."""
@@ -30,7 +33,7 @@ ScanProgress = Callable[[str, int, int], None]
 async def build_plan(
     client: DOCRClient,
     registry: str,
-    policy: RetentionPolicy,
+    policy: RetentionPolicy | RetentionRules,
     *,
     now: datetime | None = None,
     concurrency: int = 4,
@@ -38,45 +41,30 @@ async def build_plan(
 ) -> CleanupPlan:
     """List every selected repository's tags and manifests, then plan what the policy deletes.
 
+    With a :class:`RetentionPolicy`, every repository it selects is planned by it (plan format 1).
+    With :class:`RetentionRules` (a policy file), each repository is planned by the first rule
+    that selects it (:meth:`RetentionRules.evaluate`), a repository no rule selects is left alone
+    (not even listed), and every deletion records its rule (plan format 2).
+
     Args:
         client: The client.
         registry: The registry to clean.
-        policy: What to delete.
+        policy: What to delete: one policy, or a policy file's rules.
         now: Reference time for age rules (default: now, UTC).
         concurrency: Repositories scanned at once.
         on_repository: Progress callback, called after each repository is scanned.
 
     Raises:
         ValidationError: On a bad registry name (before any request).
+        TypeError: If ``policy`` is neither a :class:`RetentionPolicy` nor :class:`RetentionRules`.
         DOCRError: If a listing fails (one failure is raised as itself).
         ExceptionGroup: If listings of several repositories fail at once (all of them, for ``except*``).
     """
     registry = validate_registry_name(registry)
     now = now or datetime.now(UTC)
-    names = [
-        repo.name async for repo in client.repositories.list(registry) if policy.selects_repository(repo.name)
-    ]
-    scanned: dict[str, tuple[list[Tag], list[Manifest]]] = {}
-    gate = anyio.CapacityLimiter(max(1, concurrency))
-
-    async def scan(name: str) -> None:
-        async with gate:
-            tags = await client.tags.list(name, registry=registry).collect() if policy.touches_tags else []
-            manifests = await client.manifests.list(name, registry=registry).collect()
-        scanned[name] = (tags, manifests)
-        if on_repository is not None:
-            on_repository(name, len(scanned), len(names))
-
-    failure: BaseException | None = None
-    try:
-        async with anyio.create_task_group() as group:
-            for name in names:
-                group.start_soon(scan, name)
-    except BaseExceptionGroup as group_error:
-        failure = collapse(group_error)
-    if failure is not None:
-        raise failure
-
+    _, scanned = await _scan(
+        client, registry, policy, concurrency=concurrency, on_repository=on_repository, all_tags=False
+    )
     deletions: list[Deletion] = []
     kept: list[Kept] = []
     removed: set[tuple[str, str]] = set()
@@ -86,7 +74,7 @@ async def build_plan(
         tags, manifests = scanned[name]
         tags_scanned += len(tags)
         all_manifests.extend(manifests)
-        repo_plan = plan_repository(name, tags, manifests, policy, now)
+        repo_plan = _plan_one(policy, name, tags, manifests, now)
         deletions.extend(repo_plan.deletions)
         kept.extend(repo_plan.kept)
         removed.update((name, digest) for digest in repo_plan.orphaned_digests)
@@ -101,3 +89,108 @@ async def build_plan(
         manifests_scanned=len(all_manifests),
         expected_freed_bytes=expected_freed_bytes(all_manifests, removed),
     )
+
+
+async def explain_policy(
+    client: DOCRClient,
+    registry: str,
+    policy: RetentionPolicy | RetentionRules,
+    *,
+    now: datetime | None = None,
+    concurrency: int = 4,
+    on_repository: ScanProgress | None = None,
+) -> tuple[RepositoryDecisions, ...]:
+    """Which rule applies to each repository, and keep or delete, with the reason, per tag and manifest.
+
+    Lists like :func:`build_plan` (the tag listing always, so every tag gets its line) and deletes
+    nothing. The decisions are exactly those :func:`build_plan` turns into deletions.
+
+    Args:
+        client: The client.
+        registry: The registry.
+        policy: One policy (explained as ``rule 1 (command line)``) or a policy file's rules.
+        now: Reference time for age rules (default: now, UTC).
+        concurrency: Repositories scanned at once.
+        on_repository: Progress callback, called after each repository is scanned.
+
+    Returns:
+        One entry per repository of the registry, by name; a repository no rule selects has
+        ``rule=None`` and no decisions (it is not listed).
+
+    Raises:
+        ValidationError: On a bad registry name (before any request).
+        TypeError: If ``policy`` is neither a :class:`RetentionPolicy` nor :class:`RetentionRules`.
+        DOCRError: If a listing fails.
+    """
+    registry = validate_registry_name(registry)
+    now = now or datetime.now(UTC)
+    rules = policy if isinstance(policy, RetentionRules) else RetentionRules.from_policy(policy)
+    names, scanned = await _scan(
+        client, registry, rules, concurrency=concurrency, on_repository=on_repository, all_tags=True
+    )
+    empty = RepositoryPlan(deletions=(), kept=(), orphaned_digests=frozenset())
+    return tuple(
+        rules.evaluate(name, *scanned[name], now)
+        if name in scanned
+        else RepositoryDecisions(repository=name, rule=None, rule_index=None, decisions=(), plan=empty)
+        for name in sorted(names)
+    )
+
+
+async def _scan(
+    client: DOCRClient,
+    registry: str,
+    policy: RetentionPolicy | RetentionRules,
+    *,
+    concurrency: int,
+    on_repository: ScanProgress | None,
+    all_tags: bool,
+) -> tuple[list[str], dict[str, tuple[list[Tag], list[Manifest]]]]:
+    """Every repository's name, and the full listings of those the policy selects."""
+    if not isinstance(policy, RetentionPolicy | RetentionRules):
+        raise TypeError(f"policy must be a RetentionPolicy or RetentionRules, not {type(policy).__name__}")
+    every = [repo.name async for repo in client.repositories.list(registry)]
+    names = [name for name in every if policy.selects_repository(name)]
+    scanned: dict[str, tuple[list[Tag], list[Manifest]]] = {}
+    gate = anyio.CapacityLimiter(max(1, concurrency))
+
+    async def scan(name: str) -> None:
+        async with gate:
+            listed = all_tags or _lists_tags(policy, name)
+            tags = await client.tags.list(name, registry=registry).collect() if listed else []
+            manifests = await client.manifests.list(name, registry=registry).collect()
+        scanned[name] = (tags, manifests)
+        if on_repository is not None:
+            on_repository(name, len(scanned), len(names))
+
+    failure: BaseException | None = None
+    try:
+        async with anyio.create_task_group() as group:
+            for name in names:
+                group.start_soon(scan, name)
+    except BaseExceptionGroup as group_error:
+        failure = collapse(group_error)
+    if failure is not None:
+        raise failure
+    return every, scanned
+
+
+def _lists_tags(policy: RetentionPolicy | RetentionRules, repository: str) -> bool:
+    """Whether planning the repository needs its tag listing (not for an untagged-only policy)."""
+    if isinstance(policy, RetentionPolicy):
+        return policy.touches_tags
+    found = policy.rule_for(repository)
+    return found is not None and found[1].touches_tags
+
+
+def _plan_one(
+    policy: RetentionPolicy | RetentionRules,
+    repository: str,
+    tags: list[Tag],
+    manifests: list[Manifest],
+    now: datetime,
+) -> RepositoryPlan:
+    """One repository's plan: by the single policy, or by the repository's own rule."""
+    if isinstance(policy, RetentionPolicy):
+        return plan_repository(repository, tags, manifests, policy, now)
+    return policy.evaluate(repository, tags, manifests, now).plan

@@ -70,6 +70,7 @@ class ItemResult:
             "status_code": self.status_code,
             "request_id": self.request_id,
             "window_seconds": None if self.window_seconds is None else round(self.window_seconds, 3),
+            **({} if self.deletion.rule is None else {"rule": self.deletion.rule}),
         }
 
 

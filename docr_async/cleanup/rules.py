@@ -35,9 +35,9 @@ import attrs
 
 from ..exceptions import ValidationError
 from .decisions import Decision, PolicyFileError, RepositoryDecisions, Verdict, newest_first
+from .deletions import RepositoryPlan
 from .ecr import EcrLifecyclePolicy, is_ecr_document
 from .native_rules import Rule, parse_native_rules
-from .plan import RepositoryPlan
 from .policy import Pattern, RetentionPolicy
 
 if TYPE_CHECKING:

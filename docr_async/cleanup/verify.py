@@ -16,20 +16,27 @@ from __future__ import annotations
 
 from collections import defaultdict
 from contextlib import aclosing
+from datetime import timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
 from ..exceptions import ListingChangedError, NotFoundError
 from ..models import Manifest, Tag
-from .plan import CleanupPlan, Deletion, DeletionKind
+from .deletions import Deletion, DeletionKind
+from .native_rules import Rule
 from .report import ItemStatus
+from .rules import RetentionRules
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
+    from datetime import datetime
 
     from .._client import DOCRClient
     from ..pagination import AsyncPager
+    from .ecr import EcrLifecyclePolicy
+    from .plan import CleanupPlan
+    from .policy import RetentionPolicy
 
 __all__ = [
     "MAX_REREADS",
@@ -44,45 +51,97 @@ __all__ = [
 
 T = TypeVar("T")
 
+_PLAN_POLICY = "the plan's policy"
+
 MAX_REREADS = 3
 """Times a listing that changed while it was read is read again before giving up."""
 
 
 def policy_refusal(plan: CleanupPlan, deletion: Deletion) -> str | None:
-    """Why the plan's own policy forbids this item (None: it allows it). Pure."""
+    """Why the plan's own policy forbids this item (None: it allows it). Pure.
+
+    With a policy file (plan format 2), the repository's own rule decides: a repository no rule
+    selects, a deletion recorded under another rule than the repository's, and a tag that rule
+    protects, excludes or does not include are refused.
+    """
     policy = plan.policy
+    if isinstance(policy, RetentionRules):
+        return _rules_refusal(policy, plan.created_at, deletion)
     if not policy.selects_repository(deletion.repository):
         return f"repository {deletion.repository} is not selected by the plan's policy"
+    return _refusal(policy, plan.created_at, deletion, _PLAN_POLICY)
+
+
+def _rules_refusal(rules: RetentionRules, created_at: datetime, deletion: Deletion) -> str | None:
+    found = rules.rule_for(deletion.repository)
+    if found is None:
+        return f"repository {deletion.repository} is not selected by any rule of the plan's policy file"
+    index, rule = found
+    if deletion.rule_index != index:
+        planned = "no rule" if deletion.rule_index is None else f"rule {deletion.rule_index}"
+        return f"the plan records {planned} for it, but {deletion.repository} is handled by {rule.label}"
+    if isinstance(rule, Rule):
+        return _refusal(rule.policy, created_at, deletion, rule.label)
+    return _ecr_refusal(rule, created_at, deletion)
+
+
+def _ecr_refusal(policy: EcrLifecyclePolicy, created_at: datetime, deletion: Deletion) -> str | None:
     if deletion.kind is DeletionKind.TAG:
-        assert deletion.tag is not None
-        if not policy.touches_tags:
-            return "the plan's policy deletes no tags"
-        exemption = policy.tag_exemption(deletion.tag)
-        if exemption is not None:
-            return f"tag {deletion.tag} is {exemption} under the plan's policy"
-        return _age_refusal(plan, deletion)
-    if not policy.delete_untagged:
-        return "the plan's policy does not delete manifests (delete_untagged is off)"
-    if deletion.tags and not policy.touches_tags:
-        return "the plan's policy deletes no tags, and this manifest carries some"
+        return "an ECR lifecycle policy expires whole images (manifests), never a single tag"
     for tag in deletion.tags:
-        exemption = policy.tag_exemption(tag)
-        if exemption is not None:
-            return f"manifest carries tag {tag}, which is {exemption} under the plan's policy"
-    if deletion.tags:
-        return _age_refusal(plan, deletion)
-    cutoff = policy.untagged_cutoff(plan.created_at)
-    if cutoff is not None and (deletion.updated_at is None or deletion.updated_at >= cutoff):
-        return "untagged manifest newer than the plan's untagged age limit"
+        if policy.tag_exemption(tag) is not None:
+            return f"manifest carries tag {tag}, which is protected under the ECR lifecycle policy"
+    rule = next((r for r in policy.rules if r.label == deletion.rule), None)
+    if rule is None:
+        return f"the plan names {deletion.rule!r}, which is not a rule of the ECR lifecycle policy"
+    if not rule.selects(frozenset(deletion.tags)):
+        return f"{rule.label} does not select an image with tags {list(deletion.tags)}"
+    if deletion.updated_at is None:
+        return "the plan records no push time for it (when in doubt, keep)"
+    if rule.count_type == "sinceImagePushed" and deletion.updated_at >= created_at - timedelta(
+        days=rule.count_number
+    ):
+        return f"pushed within {rule.count_number} days of the plan: {rule.label} keeps it"
     return None
 
 
-def _age_refusal(plan: CleanupPlan, deletion: Deletion) -> str | None:
+def _refusal(policy: RetentionPolicy, created_at: datetime, deletion: Deletion, whose: str) -> str | None:
+    """The checks of one :class:`RetentionPolicy` (the plan's, or a native rule's)."""
+    if deletion.kind is DeletionKind.TAG:
+        assert deletion.tag is not None
+        if not policy.touches_tags:
+            return f"{whose} deletes no tags"
+        exemption = policy.tag_exemption(deletion.tag)
+        if exemption is not None:
+            return f"tag {deletion.tag} is {exemption} under {whose}"
+        return _age_refusal(policy, created_at, deletion, whose)
+    if not policy.delete_untagged:
+        return f"{whose} does not delete manifests (delete_untagged is off)"
+    if deletion.tags and not policy.touches_tags:
+        return f"{whose} deletes no tags, and this manifest carries some"
+    for tag in deletion.tags:
+        exemption = policy.tag_exemption(tag)
+        if exemption is not None:
+            return f"manifest carries tag {tag}, which is {exemption} under {whose}"
+    if deletion.tags:
+        return _age_refusal(policy, created_at, deletion, whose)
+    cutoff = policy.untagged_cutoff(created_at)
+    if cutoff is not None and (deletion.updated_at is None or deletion.updated_at >= cutoff):
+        return f"untagged manifest newer than {_limit(whose, 'untagged age limit')}"
+    return None
+
+
+def _limit(whose: str, limit: str) -> str:
+    """``the plan's age limit`` (plan format 1, as before), or ``the age limit of rule 2 (dev/*)``."""
+    return f"the plan's {limit}" if whose == _PLAN_POLICY else f"the {limit} of {whose}"
+
+
+def _age_refusal(policy: RetentionPolicy, created_at: datetime, deletion: Deletion, whose: str) -> str | None:
     if deletion.updated_at is None:
         return "the plan records no push time for it (when in doubt, keep)"
-    cutoff = plan.policy.cutoff(plan.created_at)
+    cutoff = policy.cutoff(created_at)
     if cutoff is not None and deletion.updated_at >= cutoff:
-        return "newer than the plan's age limit"
+        return f"newer than {_limit(whose, 'age limit')}"
     return None
 
 

@@ -8,14 +8,16 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 from rich.text import Text
 
-from ..cleanup import DeletionKind, ItemStatus
+from ..cleanup import DeletionKind, ItemStatus, RetentionRules
 from ._output import human_bytes
 
 if TYPE_CHECKING:
-    from ..cleanup import CleanupPlan, CleanupReport, GCResult
+    from collections.abc import Sequence
+
+    from ..cleanup import CleanupPlan, CleanupReport, Decision, GCResult, RepositoryDecisions
     from ._output import Output
 
-__all__ = ["gc_summary_table", "plan_summary_table", "report_summary_table", "show_failures"]
+__all__ = ["explain_table", "gc_summary_table", "plan_summary_table", "report_summary_table", "show_failures"]
 
 
 def show_failures(out: Output, report: CleanupReport, limit: int = 20) -> None:
@@ -59,15 +61,19 @@ def plan_summary_table(plan: CleanupPlan) -> Table:
         header_style="bold",
         show_footer=True,
     )
+    rules = plan.policy if isinstance(plan.policy, RetentionRules) else None
     table.add_column("REPOSITORY", "total")
+    if rules is not None:
+        table.add_column("RULE", "")
     table.add_column("TAG DELETES", str(sum(tag_dels.values())), justify="right")
     table.add_column("MANIFEST DELETES", str(sum(manifest_dels.values())), justify="right")
     table.add_column("TAGS REMOVED", str(plan.tags_removed), justify="right")
     table.add_column("KEPT", str(sum(kept.values())), justify="right")
     for repo in plan.repositories:
-        table.add_row(
-            repo, str(tag_dels[repo]), str(manifest_dels[repo]), str(freed_tags[repo]), str(kept[repo])
-        )
+        found = rules.rule_for(repo) if rules is not None else None
+        label = [] if rules is None else [found[1].label if found is not None else "-"]
+        counts = (tag_dels[repo], manifest_dels[repo], freed_tags[repo], kept[repo])
+        table.add_row(repo, *label, *(str(n) for n in counts))
     table.caption = (
         f"expected to free about {human_bytes(plan.expected_freed_bytes)} after garbage collection"
     )
@@ -127,4 +133,44 @@ def gc_summary_table(result: GCResult) -> Table:
     table.add_row("freed", human_bytes(gc.freed_bytes))
     table.add_row("storage before", human_bytes(result.storage_before))
     table.add_row("storage after", human_bytes(result.storage_after))
+    return table
+
+
+def _item(decision: Decision) -> str:
+    """``v1.2`` for a tag; ``@sha256:0123456789ab (v1, v2)`` for a manifest and the tags on it."""
+    if decision.tag is not None:
+        return decision.tag
+    tags = f" ({', '.join(decision.tags)})" if decision.tags else " (untagged)"
+    return f"@{decision.digest[:19]}{tags}"
+
+
+def explain_table(registry: str, explained: Sequence[RepositoryDecisions]) -> Table:
+    """``--explain``: per repository the rule that applies; per tag or manifest keep/delete and why."""
+    deleting = sum(d.deleted for r in explained for d in r.decisions)
+    table = Table(
+        title=f"Policy explained for {registry}: {len(explained)} repositories, {deleting} deletions",
+        title_justify="left",
+        caption_justify="left",
+        header_style="bold",
+    )
+    table.add_column("REPOSITORY", overflow="fold")
+    table.add_column("RULE", overflow="fold")
+    table.add_column("ITEM", overflow="fold")
+    table.add_column("VERDICT", no_wrap=True)
+    table.add_column("REASON", overflow="fold")
+    for repo in explained:
+        if repo.rule is None:
+            table.add_row(repo.repository, "-", "", "left alone", "no rule selects this repository")
+            table.add_section()
+            continue
+        first = True
+        for d in repo.decisions:
+            verdict = Text(d.verdict.value, style="red" if d.deleted else "green")
+            head = (repo.repository, repo.rule) if first else ("", "")
+            table.add_row(*head, _item(d), verdict, d.reason.removeprefix(f"{repo.rule}: "))
+            first = False
+        if first:
+            table.add_row(repo.repository, repo.rule, "", "", "empty repository")
+        table.add_section()
+    table.caption = "nothing was deleted (--explain); drop --explain to plan, add --apply to delete"
     return table

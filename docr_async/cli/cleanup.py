@@ -18,15 +18,37 @@ from ..cleanup import (
     GCResult,
     ItemResult,
     RetentionPolicy,
+    RetentionRules,
     build_plan,
     collect_garbage,
+    explain_policy,
     write_private,
 )
 from ..exceptions import DOCRError
-from ._cleanup_tables import gc_summary_table, plan_summary_table, report_summary_table, show_failures
+from ._cleanup_tables import (
+    explain_table,
+    gc_summary_table,
+    plan_summary_table,
+    report_summary_table,
+    show_failures,
+)
 from ._common import GC_TYPES, Cli, GCTypeChoice, OutputOpt, cli
 from ._exit import ExitCode, describe_error, exit_code_for
-from ._policy_options import policy_from_options
+from ._policy_options import (
+    DeleteUntaggedOpt,
+    ExcludeRepoOpt,
+    ExcludeTagOpt,
+    IncludeRepoOpt,
+    IncludeTagOpt,
+    KeepLastOpt,
+    NoDefaultProtectOpt,
+    OlderThanOpt,
+    PolicyFileOpt,
+    ProtectOpt,
+    UntaggedOlderThanOpt,
+    any_policy_option,
+    retention_from_params,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -35,9 +57,6 @@ if TYPE_CHECKING:
     from ._output import Output
 
 __all__ = ["cleanup_command", "plan_summary_table", "report_summary_table"]
-
-
-_PATTERN_HELP = "Glob (v1.*) or regex with an re: prefix; repeatable."
 
 
 @attrs.define
@@ -58,64 +77,25 @@ def cleanup_command(
     registry: Annotated[
         str | None, typer.Argument(help="Registry to clean (default: the account's only registry).")
     ] = None,
-    keep_last: Annotated[
-        int | None,
+    keep_last: KeepLastOpt = None,
+    older_than: OlderThanOpt = None,
+    include_tag: IncludeTagOpt = None,
+    exclude_tag: ExcludeTagOpt = None,
+    protect: ProtectOpt = None,
+    no_default_protect: NoDefaultProtectOpt = False,
+    include_repo: IncludeRepoOpt = None,
+    exclude_repo: ExcludeRepoOpt = None,
+    delete_untagged: DeleteUntaggedOpt = False,
+    untagged_older_than: UntaggedOlderThanOpt = None,
+    policy_file: PolicyFileOpt = None,
+    explain: Annotated[
+        bool,
         typer.Option(
-            "--keep-last", min=0, help="Keep the newest N candidate tags per repository.", show_default=False
+            "--explain",
+            help="Show which rule applies to each repository and why each tag is kept or deleted; "
+            "deletes nothing.",
         ),
-    ] = None,
-    older_than: Annotated[
-        str | None,
-        typer.Option(
-            "--older-than",
-            help="Only delete tags pushed longer ago than this (30d, 12h, 2w).",
-            show_default=False,
-        ),
-    ] = None,
-    include_tag: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--include-tag", help=f"Only these tags are candidates. {_PATTERN_HELP}", show_default=False
-        ),
-    ] = None,
-    exclude_tag: Annotated[
-        list[str] | None,
-        typer.Option("--exclude-tag", help=f"Never delete these tags. {_PATTERN_HELP}", show_default=False),
-    ] = None,
-    protect: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--protect",
-            help=f"Always keep these tags, in addition to 'latest'. {_PATTERN_HELP}",
-            show_default=False,
-        ),
-    ] = None,
-    no_default_protect: Annotated[
-        bool, typer.Option("--no-default-protect", help="Do not protect 'latest' automatically.")
     ] = False,
-    include_repo: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--include-repo", help=f"Only clean these repositories. {_PATTERN_HELP}", show_default=False
-        ),
-    ] = None,
-    exclude_repo: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--exclude-repo", help=f"Leave these repositories alone. {_PATTERN_HELP}", show_default=False
-        ),
-    ] = None,
-    delete_untagged: Annotated[
-        bool, typer.Option("--delete-untagged", help="Also delete manifests no tag points at.")
-    ] = False,
-    untagged_older_than: Annotated[
-        str | None,
-        typer.Option(
-            "--untagged-older-than",
-            help="Only delete untagged manifests older than this.",
-            show_default=False,
-        ),
-    ] = None,
     apply: Annotated[bool, typer.Option("--apply", help="Really delete (the default is a dry run).")] = False,
     allow_empty_repositories: Annotated[
         bool,
@@ -176,44 +156,31 @@ def cleanup_command(
     c = cli(ctx, output)
     registry = c.registry_name(registry)
     dry_run = not (apply or yes)
-    policy_options = [
-        keep_last is not None,
-        older_than,
-        include_tag,
-        exclude_tag,
-        protect,
-        no_default_protect,
-        include_repo,
-        exclude_repo,
-        delete_untagged,
-        untagged_older_than,
-    ]
     saved: CleanupPlan | None = None
-    policy: RetentionPolicy | None = None
+    policy: RetentionPolicy | RetentionRules | None = None
     if plan_file is not None:
-        if any(policy_options):
+        if any_policy_option(ctx.params):
             c.fail(
                 "--plan-file executes a saved plan: policy options cannot be combined with it", ExitCode.USAGE
             )
         if save_plan is not None:
             c.fail("--save-plan cannot be combined with --plan-file", ExitCode.USAGE)
+        if explain:
+            c.fail("--explain explains a policy: it cannot be combined with --plan-file", ExitCode.USAGE)
         saved = _load_plan(c, plan_file)
         if saved.registry != registry:
             c.fail(f"{plan_file} is a plan for registry {saved.registry!r}, not {registry!r}", ExitCode.USAGE)
     else:
-        policy = policy_from_options(
-            c,
-            keep_last=keep_last,
-            older_than=older_than,
-            include_tag=include_tag,
-            exclude_tag=exclude_tag,
-            protect=protect,
-            no_default_protect=no_default_protect,
-            include_repo=include_repo,
-            exclude_repo=exclude_repo,
-            delete_untagged=delete_untagged,
-            untagged_older_than=untagged_older_than,
-        )
+        policy = retention_from_params(c, ctx.params, required=True)
+    if explain:
+        if apply or yes or save_plan is not None or gc:
+            c.fail(
+                "--explain deletes nothing: it cannot be combined with --apply, --save-plan or --gc",
+                ExitCode.USAGE,
+            )
+        assert policy is not None
+        _explain(c, registry, policy, concurrency)
+        return
     out = c.out
     if dry_run:
         out.banner("DRY RUN: nothing will be deleted. Add --apply to delete.")
@@ -317,7 +284,31 @@ def _gc_continues(c: Cli, state: _State, registry: str) -> None:
     )
 
 
-async def _scan(client: DOCRClient, out: Output, registry: str, policy: RetentionPolicy) -> CleanupPlan:
+def _explain(c: Cli, registry: str, policy: RetentionPolicy | RetentionRules, concurrency: int) -> None:
+    """``--explain``: list, decide, print; nothing is deleted."""
+    out = c.out
+
+    async def work(client: DOCRClient) -> Any:
+        out.info(f"scanning {registry} ...")
+        return await explain_policy(client, registry, policy, concurrency=concurrency)
+
+    explained = c.run(work)
+    if out.json:
+        rules = policy if isinstance(policy, RetentionRules) else RetentionRules.from_policy(policy)
+        out.emit_json(
+            {
+                "registry": registry,
+                "policy": rules.describe(),
+                "repositories": [r.to_dict() for r in explained],
+            }
+        )
+    else:
+        out.show(explain_table(registry, explained))
+
+
+async def _scan(
+    client: DOCRClient, out: Output, registry: str, policy: RetentionPolicy | RetentionRules
+) -> CleanupPlan:
     out.info(f"scanning {registry} ...")
     with out.progress() as progress:
         task = progress.add_task("scanning repositories", total=None)

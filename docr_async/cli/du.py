@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path  # noqa: TC003 -- typer reads the annotations at runtime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -12,11 +11,9 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from ..cleanup import RetentionPolicy, RetentionRules
 from ..cleanup.usage import UsageReport, assumption, disk_usage
 from ..names import validate_registry_name
 from ._common import GC_TYPES, Cli, GCTypeChoice, OutputOpt, cli
-from ._exit import ExitCode
 from ._listings import when
 from ._output import human_bytes
 from ._policy_options import (
@@ -28,13 +25,15 @@ from ._policy_options import (
     KeepLastOpt,
     NoDefaultProtectOpt,
     OlderThanOpt,
+    PolicyFileOpt,
     ProtectOpt,
     UntaggedOlderThanOpt,
-    policy_from_options,
+    retention_from_params,
 )
 
 if TYPE_CHECKING:
     from .._client import DOCRClient
+    from ..cleanup import RetentionPolicy, RetentionRules
 
 __all__ = ["du_command", "usage_table", "usage_text"]
 
@@ -62,15 +61,7 @@ def du_command(
     exclude_repo: ExcludeRepoOpt = None,
     delete_untagged: DeleteUntaggedOpt = False,
     untagged_older_than: UntaggedOlderThanOpt = None,
-    policy_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--policy",
-            help="Predict with this policy file (native TOML/JSON rules or an ECR lifecycle policy).",
-            dir_okay=False,
-            show_default=False,
-        ),
-    ] = None,
+    policy_file: PolicyFileOpt = None,
     gc_type: Annotated[
         GCTypeChoice,
         typer.Option(
@@ -91,37 +82,7 @@ def du_command(
     c = cli(ctx, output)
     if registry is not None:
         registry = c.check(lambda: validate_registry_name(registry))
-    policy: RetentionPolicy | RetentionRules | None = None
-    tag_rules = [
-        keep_last is not None,
-        older_than,
-        include_tag,
-        exclude_tag,
-        no_default_protect,
-        delete_untagged,
-    ]
-    if policy_file is not None:
-        if any(tag_rules) or untagged_older_than is not None:
-            c.fail("--policy cannot be combined with --keep-last/--older-than/... options", ExitCode.USAGE)
-        path = policy_file
-        rules = c.check(lambda: RetentionRules.from_file(path, protect=tuple(protect or ())))
-        if include_repo or exclude_repo:
-            rules = c.check(lambda: rules.restricted(include=include_repo or (), exclude=exclude_repo or ()))
-        policy = rules
-    elif any(tag_rules) or protect or include_repo or exclude_repo or untagged_older_than is not None:
-        policy = policy_from_options(
-            c,
-            keep_last=keep_last,
-            older_than=older_than,
-            include_tag=include_tag,
-            exclude_tag=exclude_tag,
-            protect=protect,
-            no_default_protect=no_default_protect,
-            include_repo=include_repo,
-            exclude_repo=exclude_repo,
-            delete_untagged=delete_untagged,
-            untagged_older_than=untagged_older_than,
-        )
+    policy = retention_from_params(c, ctx.params, required=False)
     report = _collect(c, registry, policy, gc_type, concurrency)
     out = c.out
     if out.json:
