@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import math
 import shutil
 import socket
@@ -45,9 +46,16 @@ async def _worker(job: dict[str, Any]) -> dict[str, Any]:
         limiter = RateLimiter(burst_limit=limit, burst_window=window, adaptive=mode == "adaptive")
     failures: Counter[str] = Counter()
     ok = 0
+    trace: list[tuple[float, str]] = []
+    if job.get("trace"):  # profiling: every limiter decision, time-stamped
+        handler = logging.Handler(logging.DEBUG)
+        handler.emit = lambda record: trace.append((record.created, record.getMessage()))  # type: ignore[method-assign]
+        log = logging.getLogger("docr_async.ratelimit")
+        log.addHandler(handler)
+        log.setLevel(logging.DEBUG)
     try:
         async with DOCRClient(
-            job["token"], base_url=job["url"], rate_limiter=limiter, max_concurrency=TASKS_PER_WORKER
+            job["token"], base_url=job["url"], rate_limiter=limiter, max_concurrency=job["tasks"]
         ) as client:
             await asyncio.sleep(max(0.0, job["start_at"] - time.time()))  # every worker starts together
             started = time.time()
@@ -63,7 +71,7 @@ async def _worker(job: dict[str, Any]) -> dict[str, Any]:
                     else:
                         ok += 1
 
-            await asyncio.gather(*(task() for _ in range(TASKS_PER_WORKER)))
+            await asyncio.gather(*(task() for _ in range(job["tasks"])))
             ended = time.time()
             stats = client.stats
     finally:
@@ -78,6 +86,7 @@ async def _worker(job: dict[str, Any]) -> dict[str, Any]:
         "started": started,
         "ended": ended,
         "effective_limit": limiter.effective_burst_limit,
+        "trace": trace,
     }
 
 
@@ -159,9 +168,63 @@ def _run_workers(jobs: list[dict[str, Any]], timeout: float) -> list[dict[str, A
                     stream.close()
 
 
-def _tag_names(fake: FakeServer, repository: str) -> list[str]:
-    path = f"/v2/registries/{REGISTRY}/repositories/{quote(repository, safe='')}/tags?per_page=200"
-    return [tag["tag"] for tag in fake.control("GET", path)["tags"]]
+def measure(
+    fake: FakeServer,
+    redis_url: str | None,
+    workers: int,
+    mode: str,
+    *,
+    limit: int,
+    window: float,
+    per_process: int,
+    tasks: int = 8,
+) -> dict[str, Any]:
+    """Run one cell: ``workers`` processes with ``mode`` limiters against ``fake``; return the figures."""
+    fake.reseed(registries=1, repos=workers, tags_per_repo=per_process, untagged=0)
+    body = fake.control("GET", f"/v2/registries/{REGISTRY}/repositoriesV2?per_page=200")
+    repositories = sorted(r["name"] for r in body["repositories"])[:workers]
+    tags = {repo: fake.tag_names(REGISTRY, quote(repo, safe="")) for repo in repositories}
+    fake.reset_rate_limits()
+    fake.control("DELETE", "/_fake/requests")
+    before = fake.state()
+    start_at = time.time() + 2.0  # time for every child to import and connect
+    jobs = [
+        {
+            "url": fake.url,
+            "token": fake.token,
+            "mode": mode,
+            "limit": limit,
+            "window": window,
+            "redis_url": redis_url,
+            "repository": repo,
+            "tags": tags[repo],
+            "start_at": start_at,
+            "tasks": tasks,
+        }
+        for repo in repositories
+    ]
+    results = _run_workers(jobs, timeout=60 * window + 120)
+    after = fake.state()
+    failures: Counter[str] = Counter()
+    for r in results:
+        failures.update(r["failures"])
+    total = workers * per_process
+    wall = max(r["ended"] for r in results) - min(r["started"] for r in results)
+    ok = sum(r["ok"] for r in results)
+    served = after["requests_served"] - before["requests_served"]
+    return {
+        "wall": wall,
+        "ok": ok,
+        "total": total,
+        "kinds": failures,
+        "served_429s": after["throttled_served"] - before["throttled_served"],
+        "requests": served,
+        "wasted": served - ok,
+        # the best schedule: the window's first burst is free, then `limit` per window
+        "share": ((math.ceil(total / limit) - 1) * window) / wall if wall > 0 else 0.0,
+        "limits": sorted(r["effective_limit"] for r in results),
+        "workers": results,
+    }
 
 
 def run(ctx: Context) -> Section:
@@ -169,58 +232,20 @@ def run(ctx: Context) -> Section:
     clock = Stopwatch()
     limit, window, per_process = (20, 1.0, 30) if ctx.quick else (50, 2.0, 150)
     counts = (2,) if ctx.quick else (1, 2, 4, 8)
-    spec = {"registries": 1, "repos": max(counts), "tags_per_repo": per_process, "untagged": 0}
     samples: dict[tuple[int, str], dict[str, Any]] = {}
     args = ("--repos", str(max(counts)), "--tags-per-repo", str(per_process), "--untagged", "0")
     limits = ("--burst-limit", str(limit), "--burst-window", str(window))
     with _Redis() as redis, FakeServer(*args, *limits) as fake:
-        body = fake.control("GET", f"/v2/registries/{REGISTRY}/repositoriesV2?per_page=200")
-        repositories = sorted(r["name"] for r in body["repositories"])[: max(counts)]
+        config = fake.control("GET", "/_fake/rate-limits")
+        # DigitalOcean's Retry-After is whole seconds on a 60 s window: keep that proportion
+        fake.control("PUT", "/_fake/rate-limits", {**config, "retry_after_unit": window / 60})
         for workers in counts:
             for mode in MODES:
                 if mode == "redis" and redis.url is None:
                     continue
-                fake.reseed(**spec)
-                fake.reset_rate_limits()
-                tags = {repo: _tag_names(fake, repo) for repo in repositories[:workers]}
-                fake.reset_rate_limits()
-                before = fake.state()
-                start_at = time.time() + 2.0  # time for every child to import and connect
-                jobs = [
-                    {
-                        "url": fake.url,
-                        "token": fake.token,
-                        "mode": mode,
-                        "limit": limit,
-                        "window": window,
-                        "redis_url": redis.url,
-                        "repository": repo,
-                        "tags": tags[repo],
-                        "start_at": start_at,
-                    }
-                    for repo in repositories[:workers]
-                ]
-                results = _run_workers(jobs, timeout=60 * window + 120)
-                after = fake.state()
-                failures: Counter[str] = Counter()
-                for r in results:
-                    failures.update(r["failures"])
-                total = workers * per_process
-                wall = max(r["ended"] for r in results) - min(r["started"] for r in results)
-                ok = sum(r["ok"] for r in results)
-                served = after["requests_served"] - before["requests_served"]
-                samples[(workers, mode)] = {
-                    "wall": wall,
-                    "ok": ok,
-                    "total": total,
-                    "kinds": failures,
-                    "served_429s": after["throttled_served"] - before["throttled_served"],
-                    "requests": served,
-                    "wasted": served - ok,
-                    # the best schedule: the window's first burst is free, then `limit` per window
-                    "share": ((math.ceil(total / limit) - 1) * window) / wall if wall > 0 else 0.0,
-                    "limits": sorted(r["effective_limit"] for r in results),
-                }
+                samples[(workers, mode)] = measure(
+                    fake, redis.url, workers, mode, limit=limit, window=window, per_process=per_process
+                )
 
     section = Section(NAME, TITLE)
     section.setup = [
