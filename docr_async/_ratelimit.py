@@ -326,7 +326,7 @@ class RateLimiter:
             paced = self._controller.release_wait(now)
             if paced > wait:
                 wait = paced
-                reason = "paced release after a pause"
+                reason = "paced (after a pause, or while the limit is lowered)"
                 reset_at = None
         if self._remaining is not None and self._remaining <= 0 and self._reset_ts is not None:
             hourly_wait = self._reset_ts - now
