@@ -9,11 +9,11 @@ client really gets and paces it there:
   The sends this client has in its own window at that moment are what it got out of the server's
   window, so the effective limit becomes ``floor(decrease x sends in the window)`` (``decrease`` is
   0.95: the processes sharing the token settle just under its limit): at least one less than the
-  current limit, but at most a quarter of it by one 429 (a client that had only just started
-  sending has no estimate yet; a quarter, not a half, so eight processes starting together on one
-  token converge in two rounds of 429s rather than four), and never below ``min_limit``. The 429s of requests that were
-  already in flight when the first one arrived say nothing new: while the shared pause set by that
-  429 lasts, further 429s do not lower the limit again.
+  current limit, but at most a quarter of it by one 429 (a client that had only just started sending
+  has no estimate yet; a quarter, not a half, so eight processes starting together on one token
+  converge in two rounds of 429s rather than four), and never below ``min_limit``. The 429s of
+  requests that were already in flight when the first one arrived say nothing new: while the shared
+  pause set by that 429 lasts, further 429s do not lower the limit again.
 * **Increase (probe).** Each window of ``window`` seconds without a 429 in which the limit held a
   send back (the client wanted more) raises the limit by ``step`` of itself (kept as a fraction, so
   many processes with small shares together still raise the token's total by only ``step``); after
@@ -29,8 +29,9 @@ client really gets and paces it there:
   429 and a short ``Retry-After`` (until the next expiry), not a pause until the next burst.
 
 A client that is alone at the configured limit never sees a burst 429: the limit never moves and
-nothing is paced (pacing needs a pause or a lowered limit), so it loses no throughput. Every method takes ``now`` (seconds on any monotonic
-or epoch clock); nothing here sleeps, reads a clock or does I/O.
+nothing is paced (pacing needs a pause or a lowered limit), so it loses no throughput. Every method
+takes ``now`` (seconds on any monotonic or epoch clock); nothing here sleeps, reads a clock or does
+I/O.
 """
 
 from __future__ import annotations

@@ -440,8 +440,7 @@ class RedisRateLimiter(RateLimiter):
                 return None
             self._recovered()
             if int(gate) == 0:
-                if self._remaining is not None:
-                    self._remaining -= 1
+                self._budget.spend()
                 return member
             wait = int(wait_ms) / 1000
             now = self._monotonic()  # the retry deadline is on the monotonic clock
