@@ -218,11 +218,11 @@ async def test_processes_sharing_a_token_settle_under_its_limit_with_few_429s() 
         limiters = [make(clock, adaptive=adaptive) for _ in range(4)]
         ends: list[float] = []
 
-        async def process(limiter: RateLimiter, server: SimServer, clock: FakeClock, ends: list[float]) -> None:
-            await run(limiter, server, clock, 750)
-            ends.append(clock.now)
+        async def process(limiter: RateLimiter, server: SimServer, ends: list[float]) -> None:
+            await run(limiter, server, server.clock, 750)
+            ends.append(server.clock.now)
 
-        await asyncio.gather(*(process(limiter, server, clock, ends) for limiter in limiters))
+        await asyncio.gather(*(process(limiter, server, ends) for limiter in limiters))
         served = server.count(200, START, math.inf)
         throttled = server.count(429, START, math.inf)
         steady = server.count(200, START + WINDOW, min(ends))  # after the first window, all busy
