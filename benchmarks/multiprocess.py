@@ -37,6 +37,10 @@ MODE_TEXT = {
 }
 
 
+def _processes(count: int) -> str:
+    return "process" if count == 1 else "processes"
+
+
 def tasks_for(limit: int) -> int:
     """Concurrent tasks per process in the same proportion to the limit as 8 tasks to 250 (rounded up)."""
     return max(1, math.ceil(REAL_TASKS * limit / REAL_LIMIT))
@@ -319,7 +323,7 @@ def run(ctx: Context) -> Section:
         if mode == "redis":
             section.targets.append(
                 Target(
-                    f"{workers} processes, Redis: burst 429s",
+                    f"{workers} {_processes(workers)}, Redis: burst 429s",
                     "= 0",
                     str(r["served_429s"]),
                     r["served_429s"] == 0,
@@ -327,7 +331,7 @@ def run(ctx: Context) -> Section:
             )
             section.targets.append(
                 Target(
-                    f"{workers} processes, Redis: share of the limit",
+                    f"{workers} {_processes(workers)}, Redis: share of the limit",
                     ">= 90%",
                     f"{r['share']:.0%}",
                     r["share"] >= 0.9,
@@ -365,9 +369,12 @@ def run(ctx: Context) -> Section:
         "Alone, a process never sees a burst 429 and adaptation changes nothing. Sharing the token, "
         "each local limiter believes it owns the whole window: together they overrun it, and after "
         "each Retry-After pause every waiting task goes out at once. The adaptive limiter lowers "
-        "its own limit to what it got out of the window when the 429 came, probes back up after "
-        "clean windows and releases the waiting tasks paced; the Redis limiter keeps one window for "
-        "all processes, so the server's is never overrun."
+        "its own limit to 95% of what it got out of the window when the 429 came, probes back up "
+        "after clean windows and spreads its sends while lowered; the Redis limiter keeps one "
+        "window for all processes, so the server's is never overrun. What the adaptive rows lose is "
+        "mostly the end: the shares the processes settle on are unequal (whoever got more of the "
+        "first window keeps more), so the one with the smallest share finishes last, alone, still "
+        "at its lowered limit, and climbs back only a few percent per window.",
     ]
     section.seconds = clock.elapsed
     return section
