@@ -79,9 +79,9 @@ class RateLimiter:
             burst_window: The sliding window of the burst limit, in seconds.
             enabled: ``False`` turns :meth:`acquire` into a no-op (budget and pauses are still recorded).
             adaptive: Lower the burst limit when burst 429s show the window is smaller than
-                configured (others spend the token), raise it again when they stop, and release
-                the sends waiting out a pause paced (see ``docs/architecture.md``). It never moves
-                while no burst 429 arrives.
+                configured (others spend the token), raise it again when they stop, and pace
+                the sends after a pause and while the limit is lowered (see
+                ``docs/architecture.md``). It never moves while no burst 429 arrives.
             max_wait: The longest single wait :meth:`acquire` accepts before raising.
             clock: A :class:`Clock`, or a callable returning the current time in Unix epoch
                 seconds (it then also serves as the monotonic clock, unless it is ``time.time``).

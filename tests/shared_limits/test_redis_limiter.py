@@ -235,3 +235,18 @@ async def test_a_send_holds_its_place_until_its_response_is_back(redis_server: R
         await raw.aclose()
         await runner.cleanup()
     assert before <= stamped <= after  # re-stamped at its completion time, on Redis's clock
+
+
+async def test_completions_pending_when_redis_dies_never_break_the_caller(redis_server: RedisServer) -> None:
+    # A completed send's re-stamp waits for the next Redis call; when Redis is gone by then, the
+    # background call swallows the failure, the next request raises (on_error="raise"), and
+    # closing the limiter still works.
+    limiter = RedisRateLimiter.from_url(redis_server.url, on_error="raise", socket_timeout=1.0)
+    async with FakeDOCR() as fake:
+        async with DOCRClient(fake.token, base_url=fake.url, rate_limiter=limiter) as client:
+            await client.tags.list("api", registry="example", per_page=5)
+            redis_server.stop()
+            with pytest.raises(RedisUnavailableError, match="unreachable"):
+                await client.tags.list("api", registry="example", per_page=5)
+        await limiter.aclose()
+        assert len([r for r in fake.requests if r.path.startswith("/v2/")]) == 1
