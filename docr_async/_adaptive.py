@@ -7,24 +7,31 @@ client really gets and paces it there:
 
 * **Decrease (estimate).** A burst 429 (one with ``Retry-After``) means the server's window is full.
   The sends this client has in its own window at that moment are what it got out of the server's
-  window, so the effective limit becomes ``floor(decrease x sends in the window)``: at least one
-  less than the current limit, but at most halved by one 429 (a client that had only just started
-  sending has no estimate yet), and never below ``min_limit``. The 429s of requests that were
-  already in flight when the first one arrived say nothing new: while the shared pause set by that
-  429 lasts, further 429s do not lower the limit again.
+  window, so the effective limit becomes ``floor(decrease x sends in the window)`` (``decrease`` is
+  0.95: the processes sharing the token settle just under its limit): at least one less than the
+  current limit, but at most a quarter of it by one 429 (a client that had only just started sending
+  has no estimate yet; a quarter, not a half, so eight processes starting together on one token
+  converge in two rounds of 429s rather than four), and never below ``min_limit``. The 429s of
+  requests that were already in flight when the first one arrived say nothing new: while the shared
+  pause set by that 429 lasts, further 429s do not lower the limit again.
 * **Increase (probe).** Each window of ``window`` seconds without a 429 in which the limit held a
   send back (the client wanted more) raises the limit by ``step`` of itself (kept as a fraction, so
   many processes with small shares together still raise the token's total by only ``step``); after
   three such windows in a row the step doubles with every further one, up to the configured limit.
   A 429 resets the count. So processes sharing a token probe gently, and a client left alone
   returns to the full limit within a few windows once the 429s have stopped.
-* **Paced release.** When a shared pause ends, the server frees its window one expired request at
-  a time, so the waiting sends are released one every ``window / limit`` seconds for one window,
-  not all at once (which would draw another round of 429s).
+* **Pacing.** When a shared pause ends, the server frees its window one expired request at a time,
+  so the waiting sends are not released all at once (which would draw another round of 429s):
+  consecutive sends are at least ``window / (4 x limit)`` apart, for one window after the pause
+  and for as long as the limit stays below the configured one. The window's share is then spread
+  over at least a quarter of the window instead of going out in one burst that the sliding window
+  would repeat every window: an overflow of the shared window then costs each process about one
+  429 and a short ``Retry-After`` (until the next expiry), not a pause until the next burst.
 
 A client that is alone at the configured limit never sees a burst 429: the limit never moves and
-nothing is paced, so it loses no throughput. Every method takes ``now`` (seconds on any monotonic
-or epoch clock); nothing here sleeps, reads a clock or does I/O.
+nothing is paced (pacing needs a pause or a lowered limit), so it loses no throughput. Every method
+takes ``now`` (seconds on any monotonic or epoch clock); nothing here sleeps, reads a clock or does
+I/O.
 """
 
 from __future__ import annotations
@@ -35,6 +42,10 @@ __all__ = ["BurstController"]
 
 _GENTLE_WINDOWS = 3
 """Clean windows in a row that raise the limit by ``step`` only; the step doubles after them."""
+_MAX_CUT = 4
+"""One burst 429 lowers the limit to no less than a quarter of it."""
+_PACE_SPREAD = 4
+"""While pacing, consecutive sends are at least ``window / (_PACE_SPREAD x limit)`` apart."""
 
 
 class BurstController:
@@ -45,7 +56,7 @@ class BurstController:
         configured: int,
         window: float,
         *,
-        decrease: float = 0.9,
+        decrease: float = 0.95,
         step: float = 0.02,
         min_limit: int = 1,
     ) -> None:
@@ -96,8 +107,8 @@ class BurstController:
         if echo:
             return None
         estimate = math.floor(self._decrease * in_window)
-        halved = math.ceil(self.limit / 2)
-        new = max(self._min, min(self.limit - 1, max(estimate, halved)))
+        floor = math.ceil(self.limit / _MAX_CUT)
+        new = max(self._min, min(self.limit - 1, max(estimate, floor)))
         if new == self.limit:
             return None
         self.limit = new
@@ -137,13 +148,22 @@ class BurstController:
 
     # ------------------------------------------------------------------ pacing
 
+    def pacing(self, now: float) -> bool:
+        """Whether sends are paced at ``now``: for one window after a pause, or while adapted."""
+        return now >= self._pause_end and (now < self._pace_until or self.limit < self.configured)
+
+    @property
+    def pace_interval(self) -> float:
+        """The least time between two paced sends: ``window / (4 x limit)``."""
+        return self.window / (_PACE_SPREAD * self.limit)
+
     def release_wait(self, now: float) -> float:
-        """Seconds a send must still wait for its paced release after a pause (0: none)."""
-        if now >= self._pace_until or now < self._pause_end:
+        """Seconds a send must still wait for its paced release (0: none)."""
+        if not self.pacing(now):
             return 0.0
         return max(self._next_release - now, 0.0)
 
     def released(self, now: float) -> None:
-        """Record a send at ``now``: the next paced release is one interval later."""
-        if self._pause_end <= now < self._pace_until:
-            self._next_release = max(self._next_release, now) + self.window / self.limit
+        """Record a send at ``now``: the next paced send is one interval later."""
+        if self.pacing(now):
+            self._next_release = max(self._next_release, now) + self.pace_interval

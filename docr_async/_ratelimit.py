@@ -17,13 +17,15 @@ from collections import Counter, deque
 from typing import TYPE_CHECKING
 
 from ._adaptive import BurstController
+from ._budget import HourlyBudget
 from ._constants import BURST_LIMIT, BURST_WINDOW
 from ._limiter import Clock
-from ._ratelimit_headers import MAX_TRUSTED_WAIT, RateLimitInfo, bound_info
+from ._ratelimit_headers import RateLimitInfo
+from ._slot import DONE, Done, Slot
 from .exceptions import RateLimitBudgetError
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Generator
+    from collections.abc import Awaitable, Callable
     from datetime import datetime
 
 __all__ = ["DEFAULT_429_PAUSE", "MAX_PAUSE", "RateLimitInfo", "RateLimiter"]
@@ -77,9 +79,9 @@ class RateLimiter:
             burst_window: The sliding window of the burst limit, in seconds.
             enabled: ``False`` turns :meth:`acquire` into a no-op (budget and pauses are still recorded).
             adaptive: Lower the burst limit when burst 429s show the window is smaller than
-                configured (others spend the token), raise it again when they stop, and release
-                the sends waiting out a pause paced (see ``docs/architecture.md``). It never moves
-                while no burst 429 arrives.
+                configured (others spend the token), raise it again when they stop, and pace
+                the sends after a pause and while the limit is lowered (see
+                ``docs/architecture.md``). It never moves while no burst 429 arrives.
             max_wait: The longest single wait :meth:`acquire` accepts before raising.
             clock: A :class:`Clock`, or a callable returning the current time in Unix epoch
                 seconds (it then also serves as the monotonic clock, unless it is ``time.time``).
@@ -115,11 +117,7 @@ class RateLimiter:
         self._pause_until = 0.0
         self._pause_reason = ""
         self._pause_reset_at: datetime | None = None
-        self._latest: RateLimitInfo | None = None
-        self._remaining: int | None = None
-        self._reset_ts: float | None = None
-        self._reset_at: datetime | None = None
-        self._warned: set[str] = set()
+        self._budget = HourlyBudget(self._clock)
         self._controller = (
             BurstController(
                 burst_limit, burst_window, min_limit=max(1, burst_limit // ADAPTIVE_FLOOR_DIVISOR)
@@ -148,17 +146,17 @@ class RateLimiter:
     @property
     def latest(self) -> RateLimitInfo | None:
         """The newest budget the API reported (as reported, without local decrements)."""
-        return self._latest
+        return self._budget.latest
 
     @property
     def remaining(self) -> int | None:
         """The local estimate of the hourly budget: the server's value minus the sends since."""
-        return self._remaining
+        return self._budget.remaining
 
     @property
     def reset_at(self) -> datetime | None:
         """When the hourly budget frees up, as last reported."""
-        return self._reset_at
+        return self._budget.reset_at
 
     @property
     def paused_until(self) -> float | None:
@@ -186,7 +184,7 @@ class RateLimiter:
         self._expire_sends(self._clock())
         return len(self._sends)
 
-    def clear_pause(self) -> _Done:
+    def clear_pause(self) -> Done:
         """Lift every wait the server's answers imposed: the 429 pause and an exhausted hourly budget.
 
         It acts at once; the returned object may be awaited (``await limiter.clear_pause()``, as
@@ -200,9 +198,9 @@ class RateLimiter:
         self._pause_until = 0.0
         self._pause_reason = ""
         self._pause_reset_at = None
-        self._remaining = None
+        self._budget.remaining = None
         logger.debug("rate limit: pause cleared by the caller")
-        return _DONE
+        return DONE
 
     def next_wait(self) -> float:
         """Return how long :meth:`acquire` would wait right now (0 when it would not), without acquiring."""
@@ -240,8 +238,7 @@ class RateLimiter:
             now = self._clock()
             wait, reason, reset_at = self._needed_wait(now)
             if wait <= 0:
-                if self._remaining is not None:
-                    self._remaining -= 1
+                self._budget.spend()
                 if self._burst_limit is None:
                     return None
                 self._sends.append(now)
@@ -275,7 +272,7 @@ class RateLimiter:
             self._sends.remove(stamp)
         self._sends.append(now)  # every stamp is <= now, so the deque stays sorted
 
-    def slot(self, *, max_wait: float | None = None, deadline: float | None = None) -> _Slot:
+    def slot(self, *, max_wait: float | None = None, deadline: float | None = None) -> Slot:
         """Acquire a send and hold its place in the burst window until the ``async with`` exits.
 
         The transport wraps each HTTP attempt in this. A held send never leaves the window before
@@ -283,7 +280,7 @@ class RateLimiter:
         Entering raises :class:`RateLimitBudgetError` as :meth:`acquire` does (``max_wait`` and
         ``deadline`` as there).
         """
-        return _Slot(self, max_wait, deadline)
+        return Slot(self, max_wait, deadline)
 
     def _hold(self, stamp: float) -> None:
         self._held[stamp] += 1
@@ -326,14 +323,16 @@ class RateLimiter:
             paced = self._controller.release_wait(now)
             if paced > wait:
                 wait = paced
-                reason = "paced release after a pause"
+                reason = "paced (after a pause, or while the limit is lowered)"
                 reset_at = None
-        if self._remaining is not None and self._remaining <= 0 and self._reset_ts is not None:
-            hourly_wait = self._reset_ts - now
+        budget = self._budget
+        if budget.exhausted():
+            assert budget.reset_ts is not None
+            hourly_wait = budget.reset_ts - now
             if hourly_wait > wait:
                 wait = hourly_wait
-                reason = f"hourly budget exhausted (remaining {self._remaining}) until the reset"
-                reset_at = self._reset_at
+                reason = f"hourly budget exhausted (remaining {budget.remaining}) until the reset"
+                reset_at = budget.reset_at
         return wait, reason, reset_at
 
     # ----------------------------------------------------------------- feedback
@@ -358,22 +357,7 @@ class RateLimiter:
         Returns:
             The info as believed (bounded), to report in errors and pages.
         """
-        info = self.trusted(info)
-        if info is None:
-            return None
-        new_ts = None if info.reset_at is None else info.reset_at.timestamp()
-        if new_ts is not None and self._reset_ts is not None and new_ts < self._reset_ts:
-            return info
-        self._latest = info
-        if info.remaining is None:
-            return info
-        if new_ts is not None and new_ts == self._reset_ts and self._remaining is not None:
-            self._remaining = min(info.remaining, self._remaining)
-        else:
-            self._remaining = info.remaining
-            self._reset_ts = new_ts
-            self._reset_at = info.reset_at
-        return info
+        return self._budget.update(info)
 
     def trusted(self, info: RateLimitInfo | None) -> RateLimitInfo | None:
         """Return ``info`` without what cannot be true (logged as a WARNING once per limiter).
@@ -382,10 +366,7 @@ class RateLimiter:
         ``None``: pausing every task until it would disable the client. A ``remaining`` above
         ``limit`` becomes ``limit``.
         """
-        bounded, problems = bound_info(info, now=self._clock())
-        for problem in problems:
-            self._distrust(problem.split(" ", 1)[0], problem)
-        return bounded
+        return self._budget.trusted(info)
 
     def trusted_retry_after(self, seconds: float | None) -> float | None:
         """Return a parsed ``Retry-After``, or ``None`` when it asks for more than an hourly window.
@@ -394,10 +375,7 @@ class RateLimiter:
         is treated as missing and the caller falls back to backoff. Logged as a WARNING once per
         limiter.
         """
-        if seconds is not None and seconds > MAX_TRUSTED_WAIT:
-            self._distrust("retry-after", f"Retry-After of {seconds:g}s is more than {MAX_TRUSTED_WAIT:g}s")
-            return None
-        return seconds
+        return self._budget.trusted_retry_after(seconds)
 
     def _adapted(self, new_limit: int | None, why: str) -> None:
         if new_limit is not None:
@@ -408,16 +386,6 @@ class RateLimiter:
                 self._burst_limit,
                 why,
             )
-
-    def _distrust(self, kind: str, problem: str) -> None:
-        if kind in self._warned:
-            return
-        self._warned.add(kind)
-        logger.warning(
-            "rate limit: ignoring an impossible header (%s); falling back to backoff. "
-            "Logged once per client.",
-            problem,
-        )
 
     def pause(self, seconds: float, *, reason: str = "") -> None:
         """Make every task of the client wait until ``seconds`` from now (after a 429).
@@ -470,8 +438,10 @@ class RateLimiter:
         retry_after = self.trusted_retry_after(retry_after)
         info = self.trusted(info)
         if retry_after is not None and not math.isnan(retry_after) and retry_after >= 0:
-            if self._remaining is not None and self._remaining <= 0 and (info is None or info.remaining == 0):
-                self._remaining = None
+            budget = self._budget
+            spent = budget.remaining is not None and budget.remaining <= 0
+            if spent and (info is None or info.remaining == 0):
+                budget.remaining = None
             controller = self._controller
             if controller is not None:
                 self._expire_sends(now)
@@ -483,7 +453,7 @@ class RateLimiter:
             if controller is not None:
                 controller.on_pause(now, self._pause_until)
         else:
-            known = info if info is not None and info.reset_at is not None else self._latest
+            known = info if info is not None and info.reset_at is not None else self._budget.latest
             until_reset = None if known is None else known.seconds_until_reset(now)
             remaining = None if known is None else known.remaining
             if until_reset and (remaining is None or remaining <= 0):
@@ -508,37 +478,3 @@ class RateLimiter:
         The same as :meth:`wait_for_429`, awaitable.
         """
         return self.wait_for_429(retry_after, info, default=default)
-
-
-class _Done:
-    """An already finished awaitable: what :meth:`RateLimiter.clear_pause` returns."""
-
-    __slots__ = ()
-
-    def __await__(self) -> Generator[None, None, None]:
-        return
-        yield  # a generator that finishes at once
-
-
-_DONE = _Done()
-
-
-class _Slot:
-    """The async context manager :meth:`RateLimiter.slot` returns (a class: cheap per request)."""
-
-    __slots__ = ("_deadline", "_limiter", "_max_wait", "_stamp")
-
-    def __init__(self, limiter: RateLimiter, max_wait: float | None, deadline: float | None) -> None:
-        self._limiter = limiter
-        self._max_wait = max_wait
-        self._deadline = deadline
-        self._stamp: float | None = None
-
-    async def __aenter__(self) -> None:
-        self._stamp = await self._limiter.acquire(max_wait=self._max_wait, deadline=self._deadline)
-        if self._stamp is not None:
-            self._limiter._hold(self._stamp)
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._stamp is not None:
-            self._limiter._release(self._stamp)

@@ -18,6 +18,13 @@ it is in flight, at most ``hold_timeout`` seconds), then is re-stamped at its co
 the shared window never frees a slot before the server's does. Times are Redis's own (``TIME``),
 so hosts need no synchronised clocks for the burst window.
 
+A request costs one Redis round trip: the acquire script also re-stamps this process's sends
+whose responses came back since its last call and publishes the newest hourly budget. A
+completion is sent as its age (milliseconds since the response, rounded down), so it lands at its
+true completion time on Redis's clock however late it is carried; until then the place stays held,
+which is never earlier than the server frees it. Completions that no send carries go out in one
+background call right after (and in :meth:`RedisRateLimiter.aclose`).
+
 When Redis cannot be reached, the limiter warns once and falls back to the local
 :class:`~docr_async.RateLimiter` it extends (its own window, adaptation and pauses), trying Redis
 again every ``reconnect_interval`` seconds; with ``on_error="raise"`` it raises
@@ -27,6 +34,7 @@ again every ``reconnect_interval`` seconds; with ``on_error="raise"`` it raises
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -55,19 +63,38 @@ logger = logging.getLogger("docr_async.ratelimit")
 
 _FAILURES: tuple[type[BaseException], ...] = (RedisError, OSError, asyncio.TimeoutError)
 
-# KEYS: window, pause, budget. ARGV: limit (0: none), window ms, hold ms, member, poll ms.
+# KEYS: window, pause, budget. ARGV: limit (0: none), window ms, hold ms, member, poll ms,
+# remaining ('': nothing to publish), reset epoch ms (-1: unknown), then pairs of (member, age ms):
+# sends whose responses are back, re-stamped at their completion time (now - age).
 # Returns {wait ms, gate}: gate 0 = acquired, 1 = pause, 2 = hourly budget, 3 = burst window.
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[2])
+local hold = tonumber(ARGV[3])
+for i = 8, #ARGV, 2 do
+  redis.call('ZADD', KEYS[1], now - tonumber(ARGV[i + 1]), ARGV[i])
+end
+if #ARGV >= 8 then redis.call('PEXPIRE', KEYS[1], window + hold) end
+if ARGV[6] ~= '' then
+  local new_reset = tonumber(ARGV[7])
+  local cur_reset = tonumber(redis.call('HGET', KEYS[3], 'reset') or '-1')
+  if not (new_reset >= 0 and cur_reset >= 0 and new_reset < cur_reset) then
+    local cur = redis.call('HGET', KEYS[3], 'remaining')
+    if new_reset >= 0 and new_reset == cur_reset and cur then
+      redis.call('HSET', KEYS[3], 'remaining', math.min(tonumber(ARGV[6]), tonumber(cur)))
+    else
+      redis.call('HSET', KEYS[3], 'remaining', ARGV[6], 'reset', ARGV[7])
+    end
+    redis.call('PEXPIRE', KEYS[3], 3720000)
+  end
+end
 local pause = tonumber(redis.call('GET', KEYS[2]) or '0')
 if pause > now then return {pause - now, 1} end
 local rem = redis.call('HGET', KEYS[3], 'remaining')
 local reset = tonumber(redis.call('HGET', KEYS[3], 'reset') or '-1')
 if rem and tonumber(rem) <= 0 and reset > now then return {reset - now, 2} end
 local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local hold = tonumber(ARGV[3])
 if limit > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window - 1)
   local count = redis.call('ZCARD', KEYS[1])
@@ -77,20 +104,13 @@ if limit > 0 then
     if edge > now or wait <= 0 then wait = tonumber(ARGV[5]) end
     return {wait, 3}
   end
-  redis.call('ZADD', KEYS[1], now + hold, ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], window + hold)
+  if ARGV[4] ~= '' then
+    redis.call('ZADD', KEYS[1], now + hold, ARGV[4])
+    redis.call('PEXPIRE', KEYS[1], window + hold)
+  end
 end
-if rem then redis.call('HINCRBY', KEYS[3], 'remaining', -1) end
+if rem and ARGV[4] ~= '' then redis.call('HINCRBY', KEYS[3], 'remaining', -1) end
 return {0, 0}
-"""
-
-# KEYS: window. ARGV: member, window ms, hold ms. Re-stamps a send at its completion.
-_RELEASE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[1], now, ARGV[1])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + tonumber(ARGV[3]))
-return 0
 """
 
 # KEYS: pause. ARGV: pause ms. Extends, never shortens, the shared pause; returns its ms from now.
@@ -104,21 +124,6 @@ if want > cur then
   cur = want
 end
 return cur - now
-"""
-
-# KEYS: budget. ARGV: remaining, reset epoch ms (-1: unknown). The RateLimiter.update merge rule.
-_OBSERVE = """
-local new_reset = tonumber(ARGV[2])
-local cur_reset = tonumber(redis.call('HGET', KEYS[1], 'reset') or '-1')
-if new_reset >= 0 and cur_reset >= 0 and new_reset < cur_reset then return 0 end
-local cur = redis.call('HGET', KEYS[1], 'remaining')
-if new_reset >= 0 and new_reset == cur_reset and cur then
-  redis.call('HSET', KEYS[1], 'remaining', math.min(tonumber(ARGV[1]), tonumber(cur)))
-else
-  redis.call('HSET', KEYS[1], 'remaining', ARGV[1], 'reset', ARGV[2])
-end
-redis.call('PEXPIRE', KEYS[1], 3720000)
-return 1
 """
 
 
@@ -201,10 +206,10 @@ class RedisRateLimiter(RateLimiter):
         self._fallback_until: float | None = None
         self._pending_pause = 0.0
         self._pending_info: RateLimitInfo | None = None
+        self._pending_releases: list[tuple[str, float]] = []
+        self._release_task: asyncio.Task[None] | None = None
         self._acquire = redis_client.register_script(_ACQUIRE)
-        self._release_script = redis_client.register_script(_RELEASE)
         self._pause_script = redis_client.register_script(_PAUSE)
-        self._observe_script = redis_client.register_script(_OBSERVE)
 
     @classmethod
     def from_url(
@@ -235,7 +240,13 @@ class RedisRateLimiter(RateLimiter):
         return cls(client, owns_client=True, **options)
 
     async def aclose(self) -> None:
-        """Close the Redis client if this limiter created it. Idempotent."""
+        """Publish what is still pending (completed sends, budget), then close the Redis client if
+        this limiter created it. Idempotent."""
+        task, self._release_task = self._release_task, None
+        if task is not None:
+            await task
+        with contextlib.suppress(RedisUnavailableError):
+            await self._flush()
         if self._owns_client:
             self._owns_client = False
             await self._redis.aclose()
@@ -320,10 +331,12 @@ class RedisRateLimiter(RateLimiter):
         return pause
 
     async def observe(self, info: RateLimitInfo | None) -> RateLimitInfo | None:
-        """Report a response's ``ratelimit-*`` headers (published to Redis at once)."""
-        believed = self.update(info)
-        await self._flush()
-        return believed
+        """Report a response's ``ratelimit-*`` headers; they reach Redis with this process's next send.
+
+        No round trip of its own: the budget rides on the next acquire (or the background flush
+        of completed sends), so a request costs one Redis round trip, not three.
+        """
+        return self.update(info)
 
     async def on_429(self, retry_after: float | None, info: RateLimitInfo | None, *, default: float) -> float:
         """Report a 429: pause every task of every process; return the pause now in force."""
@@ -343,7 +356,7 @@ class RedisRateLimiter(RateLimiter):
                 self._failed(exc)
 
     async def _flush(self) -> float:
-        """Publish a pending pause and budget; return the shared pause from now (0 if unknown)."""
+        """Publish a pending pause, budget and completed sends; return the shared pause from now."""
         if not self._redis_usable():
             return 0.0
         assert self._keys is not None
@@ -353,13 +366,48 @@ class RedisRateLimiter(RateLimiter):
                 pause_ms = int(self._pending_pause * 1000)
                 self._pending_pause = 0.0
                 shared = int(await self._pause_script(keys=[self._keys[1]], args=[pause_ms])) / 1000
-            info, self._pending_info = self._pending_info, None
-            if info is not None and info.remaining is not None:
-                reset_ms = -1 if info.reset_at is None else int(info.reset_at.timestamp() * 1000)
-                await self._observe_script(keys=[self._keys[2]], args=[info.remaining, reset_ms])
+            if self._pending_releases or self._pending_info is not None:
+                await self._call_acquire("")
         except _FAILURES as exc:
             self._failed(exc)
         return shared
+
+    def _queue_release(self, member: str) -> None:
+        """Record that ``member``'s response is back; it is re-stamped with the next Redis call."""
+        self._pending_releases.append((member, time.monotonic()))
+        if self._release_task is None or self._release_task.done():
+            self._release_task = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        """Publish completed sends that no acquire carried (a background task, one at a time)."""
+        await asyncio.sleep(0)  # a send about to go out carries them: usually nothing is left
+        with contextlib.suppress(RedisUnavailableError):  # the next acquire raises it to a caller
+            await self._flush()
+
+    async def _call_acquire(self, member: str) -> tuple[int, int]:
+        """Run the acquire script (``member`` empty: only publish), carrying what is pending."""
+        assert self._keys is not None
+        releases, self._pending_releases = self._pending_releases, []
+        info, self._pending_info = self._pending_info, None
+        remaining: int | str = ""
+        reset_ms = -1
+        if info is not None and info.remaining is not None:
+            remaining = info.remaining
+            reset_ms = -1 if info.reset_at is None else int(info.reset_at.timestamp() * 1000)
+        now = time.monotonic()
+        pairs: list[str | int] = []
+        for done_member, done_at in releases:
+            pairs += [done_member, int((now - done_at) * 1000)]  # floor: never earlier than it was
+        burst = self._burst_limit or 0
+        args = [burst, self._window_ms, self._hold_ms, member, self._poll_ms, remaining, reset_ms, *pairs]
+        try:
+            wait_ms, gate = await self._acquire(keys=list(self._keys), args=args)
+        except BaseException:
+            self._pending_releases[:0] = releases  # retried with the next call
+            if self._pending_info is None:
+                self._pending_info = info
+            raise
+        return int(wait_ms), int(gate)
 
     # ----------------------------------------------------------------- the shared window
 
@@ -375,7 +423,6 @@ class RedisRateLimiter(RateLimiter):
         assert self._keys is not None
         limit = self.max_wait if max_wait is None else max_wait
         member = uuid.uuid4().hex
-        burst = self._burst_limit or 0
         reasons = {
             1: "paused after a 429 (shared)",
             2: "hourly budget exhausted (shared)",
@@ -383,19 +430,17 @@ class RedisRateLimiter(RateLimiter):
         }
         while True:
             try:
-                await self._flush()
+                if self._pending_pause > 0:
+                    await self._flush()
                 if not self._redis_usable():
                     return None
-                wait_ms, gate = await self._acquire(
-                    keys=list(self._keys), args=[burst, self._window_ms, self._hold_ms, member, self._poll_ms]
-                )
+                wait_ms, gate = await self._call_acquire(member)
             except _FAILURES as exc:
                 self._failed(exc)
                 return None
             self._recovered()
             if int(gate) == 0:
-                if self._remaining is not None:
-                    self._remaining -= 1
+                self._budget.spend()
                 return member
             wait = int(wait_ms) / 1000
             now = self._monotonic()  # the retry deadline is on the monotonic clock
@@ -407,13 +452,6 @@ class RedisRateLimiter(RateLimiter):
             if wait > allowed:
                 raise RateLimitBudgetError(wait=wait, max_wait=allowed, reset_at=None, reason=reason)
             await self._sleep(wait)
-
-    async def _shared_release(self, member: str) -> None:
-        assert self._keys is not None
-        try:
-            await self._release_script(keys=[self._keys[0]], args=[member, self._window_ms, self._hold_ms])
-        except _FAILURES as exc:
-            self._failed(exc)
 
 
 class _RedisSlot:
@@ -442,6 +480,6 @@ class _RedisSlot:
 
     async def __aexit__(self, *exc_info: object) -> None:
         if self._member is not None:
-            await self._limiter._shared_release(self._member)
+            self._limiter._queue_release(self._member)
         elif self._local is not None:
             self._limiter._release(self._local)

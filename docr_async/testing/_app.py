@@ -29,7 +29,7 @@ from ._control import run_control
 from ._errors import FakeDOCRError, NotFoundError
 from ._faults import FaultInjector
 from ._http import BAD_GATEWAY_HTML, Ctx, drop_connection, encode_json, error_body, error_reply
-from ._limiter import ServerRateLimiter
+from ._limiter import ServerRateLimiter, format_retry_after
 from ._model import BlobRef, FakeManifest
 from ._primitives import Clock, JSONDict, ManualClock, ShiftedClock, random_uuid, token_for_seed
 from ._records import RequestRecord, TokenStats
@@ -316,7 +316,7 @@ class FakeApp:
             stats.throttled += 1
             headers = self._limiter.headers(key, now, exhausted=True)
             if retry_after is not None:
-                headers["Retry-After"] = str(retry_after)
+                headers["Retry-After"] = format_retry_after(retry_after)
             record(429, "spurious_429" if limited == "spurious" else None)
             return self._send(request, 429, error_body(429, request_id), headers, request_id)
 

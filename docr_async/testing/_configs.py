@@ -75,6 +75,12 @@ class RateLimitConfig:
     burst_window: float = attrs.field(default=60.0, validator=_check_positive)
     enabled: bool = True
     """When false, requests are still counted and reported but never refused."""
+    retry_after_unit: float = attrs.field(default=1.0, validator=_check_positive)
+    """A burst 429's ``Retry-After`` is rounded up to a whole number of these seconds (at least one).
+
+    DigitalOcean sends whole seconds on a 60 s window. With a compressed window, set it to
+    ``burst_window / 60`` to keep the real proportion of rounding to window (the header then carries
+    decimals, such as ``0.034``, which RFC 9110 does not allow but the SDK's parser accepts)."""
 
 
 @attrs.frozen

@@ -12,13 +12,20 @@ import attrs
 if TYPE_CHECKING:
     from ._configs import RateLimitConfig
 
-__all__ = ["ServerRateLimiter"]
+__all__ = ["ServerRateLimiter", "format_retry_after"]
 
 
 @attrs.define
 class _Bucket:
     hourly: collections.deque[float] = attrs.field(factory=collections.deque)
     burst: collections.deque[float] = attrs.field(factory=collections.deque)
+
+
+def format_retry_after(seconds: float) -> str:
+    """Write a ``Retry-After`` value: whole seconds as an integer, else up to milliseconds."""
+    if float(seconds).is_integer():
+        return str(int(seconds))
+    return f"{seconds:.3f}".rstrip("0").rstrip(".")
 
 
 class ServerRateLimiter:
@@ -37,8 +44,12 @@ class ServerRateLimiter:
             bucket.burst.popleft()
         return bucket
 
-    def check(self, key: str, now: float) -> tuple[str | None, int | None]:
-        """``(None, None)`` if allowed, ``("hourly", None)`` or ``("burst", retry_after)``."""
+    def check(self, key: str, now: float) -> tuple[str | None, float | None]:
+        """``(None, None)`` if allowed, ``("hourly", None)`` or ``("burst", retry_after)``.
+
+        ``retry_after`` is the wait rounded up to whole :attr:`RateLimitConfig.retry_after_unit`
+        (at least one unit); :func:`format_retry_after` writes it as the header.
+        """
         bucket = self._prune(key, now)
         cfg = self.config
         if not cfg.enabled:
@@ -47,7 +58,8 @@ class ServerRateLimiter:
             return "hourly", None
         if len(bucket.burst) >= cfg.burst_limit:
             wait = bucket.burst[0] + cfg.burst_window - now
-            return "burst", max(1, math.ceil(wait))
+            unit = cfg.retry_after_unit
+            return "burst", max(1, math.ceil(wait / unit - 1e-9)) * unit
         return None, None
 
     def consume(self, key: str, now: float) -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 import redis.asyncio as aioredis
+from aiohttp import web
 
 from docr_async import DOCRClient
 from docr_async.exceptions import RateLimitBudgetError
@@ -20,6 +21,14 @@ from docr_async.testing import FakeDOCR, RateLimitConfig
 if TYPE_CHECKING:
     from .conftest import RedisServer
 
+REGISTRY_BODY = {
+    "name": "example",
+    "created_at": "2024-01-01T00:00:00Z",
+    "region": "fra1",
+    "storage_usage_bytes": 0,
+    "storage_usage_bytes_updated_at": "2024-01-01T00:00:00Z",
+    "subscription": None,
+}
 WORKER = Path(__file__).with_name("_worker.py")
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -154,3 +163,90 @@ def test_one_limiter_serves_one_token() -> None:
         limiter.bind_token("b")
     with pytest.raises(ValueError, match="on_error"):
         RedisRateLimiter(aioredis.Redis(), on_error="ignore")  # type: ignore[arg-type]
+
+
+async def test_a_request_costs_one_redis_round_trip(redis_server: RedisServer) -> None:
+    # Re-stamping a completed send and publishing the budget ride on the next acquire: no
+    # round trip of their own (before: acquire + release + budget, three per request).
+    limiter = RedisRateLimiter.from_url(redis_server.url, burst_limit=50, burst_window=5.0)
+    raw = aioredis.Redis.from_url(redis_server.url)
+    try:
+        async with FakeDOCR() as fake:
+            async with limiter, DOCRClient(fake.token, base_url=fake.url, rate_limiter=limiter) as client:
+                await client.tags.list("api", registry="example", per_page=5)  # loads the script
+                await raw.config_resetstat()
+                for _ in range(10):
+                    await client.tags.list("api", registry="example", per_page=5)
+            # closed: the last send's re-stamp went out in one final call
+            stats = await raw.info("commandstats")
+            assert limiter.keys is not None
+            window = await raw.zrange(limiter.keys[0], 0, -1, withscores=True)
+            budget = await raw.hgetall(limiter.keys[2])
+            seconds, micros = await raw.time()
+    finally:
+        await raw.aclose()
+    calls = {name.removeprefix("cmdstat_"): v["calls"] for name, v in stats.items()}
+    assert calls.get("evalsha") == 11  # (commands run inside the script are counted apart)
+    assert len(window) == 11
+    now_ms = seconds * 1000 + micros // 1000
+    assert all(score <= now_ms for _, score in window)  # every place re-stamped at its completion
+    assert limiter.latest is not None
+    assert int(budget[b"remaining"]) == limiter.latest.remaining  # the last response's budget, published
+
+
+async def test_a_send_holds_its_place_until_its_response_is_back(redis_server: RedisServer) -> None:
+    arrived, answer = asyncio.Event(), asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        arrived.set()
+        await answer.wait()
+        return web.json_response({"registry": REGISTRY_BODY})
+
+    app = web.Application()
+    app.router.add_get("/v2/registries/example", slow)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    limiter = RedisRateLimiter.from_url(redis_server.url, burst_limit=5, burst_window=1.0, hold_timeout=60.0)
+    raw = aioredis.Redis.from_url(redis_server.url)
+
+    async def redis_now() -> int:
+        seconds, micros = await raw.time()
+        return int(seconds * 1000 + micros // 1000)
+
+    try:
+        async with (
+            limiter,
+            DOCRClient("t0ken", base_url=f"http://127.0.0.1:{port}", rate_limiter=limiter) as c,
+        ):
+            call = asyncio.create_task(c.registries.get("example"))
+            await arrived.wait()
+            assert limiter.keys is not None
+            [(_, held)] = await raw.zrange(limiter.keys[0], 0, -1, withscores=True)
+            before = await redis_now()
+            assert held > before + 50_000  # in flight: held (hold_timeout) far beyond its window
+            answer.set()
+            await call
+            after = await redis_now()
+        [(_, stamped)] = await raw.zrange(limiter.keys[0], 0, -1, withscores=True)
+    finally:
+        await raw.aclose()
+        await runner.cleanup()
+    assert before <= stamped <= after  # re-stamped at its completion time, on Redis's clock
+
+
+async def test_completions_pending_when_redis_dies_never_break_the_caller(redis_server: RedisServer) -> None:
+    # A completed send's re-stamp waits for the next Redis call; when Redis is gone by then, the
+    # background call swallows the failure, the next request raises (on_error="raise"), and
+    # closing the limiter still works.
+    limiter = RedisRateLimiter.from_url(redis_server.url, on_error="raise", socket_timeout=1.0)
+    async with FakeDOCR() as fake:
+        async with DOCRClient(fake.token, base_url=fake.url, rate_limiter=limiter) as client:
+            await client.tags.list("api", registry="example", per_page=5)
+            redis_server.stop()
+            with pytest.raises(RedisUnavailableError, match="unreachable"):
+                await client.tags.list("api", registry="example", per_page=5)
+        await limiter.aclose()
+        assert len([r for r in fake.requests if r.path.startswith("/v2/")]) == 1

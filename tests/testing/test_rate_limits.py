@@ -6,7 +6,9 @@ import asyncio
 import math
 from typing import TYPE_CHECKING
 
+from docr_async._ratelimit_headers import parse_retry_after
 from docr_async.testing import FakeDOCR, ManualClock, RateLimitConfig, SeedSpec
+from docr_async.testing._limiter import format_retry_after
 
 from .conftest import Api
 
@@ -152,3 +154,34 @@ async def test_concurrent_requests_are_counted_exactly(
         assert all(r.headers["Retry-After"] == "60" for r in results if r.status == 429)
         assert fake.stats().throttled == 15
         assert fake.summary()["throttled_served"] == 15
+
+
+async def test_retry_after_unit_keeps_the_real_proportion_on_a_compressed_window(
+    http: aiohttp.ClientSession, clock: ManualClock
+) -> None:
+    # a 2 s window with 1/30 s units: DigitalOcean's whole seconds on 60 s, scaled down
+    limits = RateLimitConfig(hourly_limit=100, burst_limit=2, burst_window=2.0, retry_after_unit=2.0 / 60)
+    async with FakeDOCR(clock=clock, rate_limits=limits, seed_spec=SMALL) as fake:
+        api = Api(http, fake)
+        assert (await api.get("/v2/registries")).status == 200
+        clock.advance(1.5)
+        assert (await api.get("/v2/registries")).status == 200
+        res = await api.get("/v2/registries")
+        assert res.status == 429
+        assert res.headers["Retry-After"] == "0.5"  # the oldest send expires in 0.5 s: 15 units
+        clock.advance(0.01)
+        res = await api.get("/v2/registries")
+        assert res.headers["Retry-After"] == "0.5"  # 0.49 s rounded up to whole units
+        assert parse_retry_after(res.headers["Retry-After"], now=0.0) == 0.5
+        clock.advance(0.49)
+        assert (await api.get("/v2/registries")).status == 200
+        clock.advance(1.5 - 0.001)
+        res = await api.get("/v2/registries")
+        assert res.headers["Retry-After"] == "0.033"  # at least one unit, written to milliseconds
+        assert parse_retry_after(res.headers["Retry-After"], now=0.0) == 0.033
+
+
+def test_format_retry_after_writes_whole_seconds_as_integers() -> None:
+    assert format_retry_after(2.0) == "2"
+    assert format_retry_after(0.25) == "0.25"
+    assert format_retry_after(1 / 3) == "0.333"

@@ -131,15 +131,36 @@ async def test_paced_release_after_a_pause() -> None:
     for _ in range(10):
         await limiter.acquire()
     assert limiter.wait_for_429(5.0, None) == 5.0
-    assert limiter.effective_burst_limit == 50  # halved at most by one 429
+    assert limiter.effective_burst_limit == 25  # a quarter at most by one 429
 
     async def send() -> float:
         await limiter.acquire()
         return clock.now
 
-    times = sorted(await asyncio.gather(*(send() for _ in range(20))))
-    interval = WINDOW / 50
-    assert times == pytest.approx([START + 5 + i * interval for i in range(20)])
+    # 15 more fit the window (25 - 10): released one every window / (4 x limit), not at once
+    times = sorted(await asyncio.gather(*(send() for _ in range(15))))
+    interval = WINDOW / (4 * 25)
+    assert times == pytest.approx([START + 5 + i * interval for i in range(15)])
+
+
+async def test_pacing_lasts_while_the_limit_is_lowered() -> None:
+    # Long after the pause, a lowered limit still spreads its sends: a burst of its whole share
+    # would be repeated by the sliding window every window, and an overflow of the shared window
+    # would then cost a pause until the next burst.
+    clock = FakeClock()
+    limiter = make(clock, limit=100)
+    for _ in range(10):
+        await limiter.acquire()
+    limiter.wait_for_429(5.0, None)
+    clock.now = START + 10 * WINDOW  # every send and the pause long gone
+    assert limiter.effective_burst_limit == 25
+
+    async def send() -> float:
+        await limiter.acquire()
+        return clock.now
+
+    times = sorted(await asyncio.gather(*(send() for _ in range(8))))
+    assert times == pytest.approx([START + 10 * WINDOW + i * WINDOW / 100 for i in range(8)])
 
 
 async def test_without_adaptation_the_pause_releases_everyone_at_once() -> None:
@@ -157,9 +178,9 @@ async def test_without_adaptation_the_pause_releases_everyone_at_once() -> None:
 
 def test_echo_429s_of_requests_in_flight_lower_the_limit_once() -> None:
     controller = BurstController(250, WINDOW)
-    assert controller.on_429(0.0, in_window=200, echo=False) == 180
+    assert controller.on_429(0.0, in_window=200, echo=False) == 190  # 0.95 of what it got
     assert controller.on_429(0.1, in_window=200, echo=True) is None
-    assert controller.limit == 180
+    assert controller.limit == 190
 
 
 def test_controller_rejects_nonsense() -> None:
@@ -184,3 +205,32 @@ async def test_stray_429s_never_push_the_limit_below_a_tenth() -> None:
         small.wait_for_429(1.0, None)
         small_clock.now += 2.0
     assert small.effective_burst_limit == 1  # a tenth of 5 rounds down to 0: never below one
+
+
+async def test_processes_sharing_a_token_settle_under_its_limit_with_few_429s() -> None:
+    # Four processes, each configured with the token's full limit, share one server window (the
+    # real proportions: 250 per minute, 8 tasks each). Together they must keep close to the limit
+    # without a stream of 429s; without adaptation they overrun it.
+    results = {}
+    for adaptive in (True, False):
+        clock = FakeClock()
+        server = SimServer(clock, 250)
+        limiters = [make(clock, adaptive=adaptive) for _ in range(4)]
+        ends: list[float] = []
+
+        async def process(limiter: RateLimiter, server: SimServer, ends: list[float]) -> None:
+            await run(limiter, server, server.clock, 750)
+            ends.append(server.clock.now)
+
+        await asyncio.gather(*(process(limiter, server, ends) for limiter in limiters))
+        served = server.count(200, START, math.inf)
+        throttled = server.count(429, START, math.inf)
+        steady = server.count(200, START + WINDOW, min(ends))  # after the first window, all busy
+        results[adaptive] = (served, throttled, steady / (min(ends) - START - WINDOW) * WINDOW)
+        if adaptive:
+            assert sum(limiter.effective_burst_limit or 0 for limiter in limiters) <= 250 * 1.1
+    served, throttled, per_window = results[True]
+    assert served == 4 * 750
+    assert throttled <= 0.05 * (served + throttled)
+    assert per_window >= 0.9 * 250  # close to the token's limit while all four are busy
+    assert throttled < results[False][1] / 4  # far fewer 429s than four unadapted processes
