@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import pytest
 import redis.asyncio as aioredis
@@ -180,7 +180,9 @@ async def test_a_request_costs_one_redis_round_trip(redis_server: RedisServer) -
             # closed: the last send's re-stamp went out in one final call
             stats = await raw.info("commandstats")
             assert limiter.keys is not None
-            window = await raw.zrange(limiter.keys[0], 0, -1, withscores=True)
+            window = cast(
+                "list[tuple[bytes, float]]", await raw.zrange(limiter.keys[0], 0, -1, withscores=True)
+            )
             budget = await raw.hgetall(limiter.keys[2])
             seconds, micros = await raw.time()
     finally:
@@ -224,13 +226,17 @@ async def test_a_send_holds_its_place_until_its_response_is_back(redis_server: R
             call = asyncio.create_task(c.registries.get("example"))
             await arrived.wait()
             assert limiter.keys is not None
-            [(_, held)] = await raw.zrange(limiter.keys[0], 0, -1, withscores=True)
+            [(_, held)] = cast(
+                "list[tuple[bytes, float]]", await raw.zrange(limiter.keys[0], 0, -1, withscores=True)
+            )
             before = await redis_now()
             assert held > before + 50_000  # in flight: held (hold_timeout) far beyond its window
             answer.set()
             await call
             after = await redis_now()
-        [(_, stamped)] = await raw.zrange(limiter.keys[0], 0, -1, withscores=True)
+        [(_, stamped)] = cast(
+            "list[tuple[bytes, float]]", await raw.zrange(limiter.keys[0], 0, -1, withscores=True)
+        )
     finally:
         await raw.aclose()
         await runner.cleanup()
