@@ -43,7 +43,10 @@ from .policy import Pattern, RetentionPolicy
 if TYPE_CHECKING:
     from ..models import Manifest, Tag
 
-__all__ = ["PolicyRule", "RetentionRules", "Rule"]
+__all__ = ["MAX_POLICY_FILE_BYTES", "PolicyRule", "RetentionRules", "Rule"]
+
+MAX_POLICY_FILE_BYTES = 1 << 20
+"""The largest policy file read (1 MiB): anything larger (or an endless device) is refused."""
 
 FORMAT_NATIVE = "docr-rules"
 FORMAT_ECR = "ecr-lifecycle"
@@ -163,6 +166,9 @@ class RetentionRules:
     ) -> RetentionRules:
         """Read a policy file: TOML (``.toml``) or JSON (anything else), native or ECR.
 
+        The file is UTF-8 (a leading byte order mark is ignored) and at most
+        :data:`MAX_POLICY_FILE_BYTES` (1 MiB) long.
+
         Args:
             path: The file.
             protect: Tags protected in addition (see :meth:`from_dict`).
@@ -173,9 +179,16 @@ class RetentionRules:
         """
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            with path.open("rb") as stream:
+                raw = stream.read(MAX_POLICY_FILE_BYTES + 1)
+            # utf-8-sig: a byte order mark (Windows editors write one) is dropped, as RFC 8259 allows.
+            text = raw.decode("utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             raise PolicyFileError(f"{path}: cannot read the policy file: {exc}", value=str(path)) from None
+        if len(raw) > MAX_POLICY_FILE_BYTES:
+            raise PolicyFileError(
+                f"{path}: larger than 1 MiB; a policy file is a short list of rules", value=str(path)
+            )
         data: Any
         if path.suffix.lower() == ".toml":
             try:
