@@ -84,7 +84,8 @@ def _rules_refusal(rules: RetentionRules, created_at: datetime, deletion: Deleti
         return f"the plan records {planned} for it, but {deletion.repository} is handled by {rule.label}"
     if isinstance(rule, Rule):
         if deletion.rule != rule.label:
-            return f"the plan credits it to {deletion.rule!r}, but {deletion.repository} is handled by {rule.label}"
+            credited = f"the plan credits it to {deletion.rule!r}"
+            return f"{credited}, but {deletion.repository} is handled by {rule.label}"
         return _refusal(rule.policy, created_at, deletion, rule.label)
     return _ecr_refusal(rule, created_at, deletion)
 
