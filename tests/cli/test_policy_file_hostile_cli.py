@@ -105,3 +105,26 @@ def test_a_json_policy_with_a_byte_order_mark_explains_like_the_clean_one(
     assert [r.code for r in explained] == [0, 0], [str(r) for r in explained]
     assert explained[0].json() == explained[1].json()
     assert not [r for r in fake.requests() if r["method"] == "DELETE"]
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "keep_last = 0\ndefault_protect = false\n",
+        'older_than = "0s"\ndefault_protect = false\n',
+    ],
+)
+def test_the_delete_everything_guard_holds_for_a_native_file(
+    docr: Callable[..., Result], fake: Fake, tmp_path: Path, rule: str
+) -> None:
+    fake.reset()
+    names = sorted(r["name"] for r in docr("repos", "list", REGISTRY, "-o", "json").json())
+    path = tmp_path / "policy.toml"
+    path.write_text(f'[[rules]]\nrepositories = ["{names[0]}"]\n{rule}')
+    before = docr("tags", "list", names[0], "-r", REGISTRY, "-o", "json").json()
+    result = docr("cleanup", REGISTRY, "--policy", str(path), "--apply")
+    assert result.code == ExitCode.USAGE, str(result)
+    assert names[0] in result.stderr
+    assert "--allow-empty-repositories" in result.stderr
+    assert not [r for r in fake.requests() if r["method"] == "DELETE"]
+    assert docr("tags", "list", names[0], "-r", REGISTRY, "-o", "json").json() == before
