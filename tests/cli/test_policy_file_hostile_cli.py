@@ -128,3 +128,22 @@ def test_the_delete_everything_guard_holds_for_a_native_file(
     assert "--allow-empty-repositories" in result.stderr
     assert not [r for r in fake.requests() if r["method"] == "DELETE"]
     assert docr("tags", "list", names[0], "-r", REGISTRY, "-o", "json").json() == before
+
+
+def test_no_token_in_plan_report_or_explain_with_a_policy_file(
+    docr: Callable[..., Result], fake: Fake, tmp_path: Path
+) -> None:
+    fake.reset()
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[[rules]]\nrepositories = ["*"]\nkeep_last = 30\ndelete_untagged = true\n')
+    plan, report = tmp_path / "plan.json", tmp_path / "report.json"
+    saved = docr("cleanup", REGISTRY, "--policy", str(policy), "--save-plan", str(plan), "-o", "json")
+    assert saved.code == 0, str(saved)
+    applied = docr("cleanup", REGISTRY, "--plan-file", str(plan), "--apply", "--report", str(report))
+    assert applied.code == 0, str(applied)
+    explained = docr("cleanup", REGISTRY, "--policy", str(policy), "--explain", "-o", "json")
+    assert explained.code == 0, str(explained)
+    assert json.loads(plan.read_text())["version"] == 2
+    assert json.loads(report.read_text())["counts"]["deleted"] > 0
+    for text in (plan.read_text(), report.read_text(), saved.stdout, explained.stdout):
+        assert fake.token not in text
