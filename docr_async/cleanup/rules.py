@@ -52,6 +52,22 @@ FORMAT_NATIVE = "docr-rules"
 FORMAT_ECR = "ecr-lifecycle"
 
 
+class _DuplicateKeyError(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (TOML refuses it; ``json`` keeps the last)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKeyError(key)
+        out[key] = value
+    return out
+
+
 PolicyRule = Rule | EcrLifecyclePolicy
 """A rule a repository can be handed to: one native rule, or a whole ECR lifecycle policy."""
 
@@ -197,7 +213,14 @@ class RetentionRules:
                 raise PolicyFileError(f"{path}: not valid TOML: {exc}", value=str(path)) from None
         else:
             try:
-                data = json.loads(text)
+                data = json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
+            except _DuplicateKeyError as exc:
+                raise PolicyFileError(
+                    f"{path}: key {exc.key!r} is given twice in one object (JSON would keep the last"
+                    " one silently)",
+                    field=exc.key,
+                    value=str(path),
+                ) from None
             except (ValueError, RecursionError) as exc:
                 raise PolicyFileError(f"{path}: not valid JSON: {exc}", value=str(path)) from None
         return cls.from_dict(data, protect=protect, default_protect=default_protect, source=str(path))

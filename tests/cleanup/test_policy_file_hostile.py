@@ -56,3 +56,27 @@ def test_a_file_larger_than_the_limit_is_refused_without_reading_it_all(tmp_path
 def test_an_endless_device_is_refused_not_read_forever() -> None:
     with pytest.raises(PolicyFileError, match=r"larger than 1 MiB"):
         RetentionRules.from_file("/dev/zero")
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('{"rules": [{"repositories": ["web"], "keep_last": 30, "keep_last": 0}]}', "keep_last"),
+        (
+            '{"rules": [{"rulePriority": 1, "description": "keep 50", "selection": {"tagStatus": "any",'
+            ' "countType": "imageCountMoreThan", "countNumber": 50, "countNumber": 1},'
+            ' "action": {"type": "expire"}}]}',
+            "countNumber",
+        ),
+        ('{"rules": [], "rules": [{"repositories": ["web"], "keep_last": 1}]}', "rules"),
+    ],
+)
+def test_a_json_key_given_twice_is_refused_not_silently_overwritten(
+    tmp_path: Path, text: str, key: str
+) -> None:
+    # json.loads keeps the last value without a word: "keep_last": 30 followed by a stray
+    # "keep_last": 0 would delete every tag. TOML refuses duplicate keys; JSON files must too.
+    path = tmp_path / "policy.json"
+    path.write_text(text)
+    with pytest.raises(PolicyFileError, match=f"{key!r} is given twice"):
+        RetentionRules.from_file(path)
