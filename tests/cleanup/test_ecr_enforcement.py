@@ -7,56 +7,28 @@ Expected outcomes are written from that documented rule, not from running the co
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from docr_async import DOCRClient
 from docr_async.cleanup import CleanupExecutor, CleanupPlan, RetentionRules, build_plan
-from docr_async.cleanup.deletions import Deletion, DeletionKind
 from docr_async.cleanup.verify import policy_refusal
 from docr_async.testing import FakeDOCR, ManualClock, SeedSpec
 
-REG = "example"
-NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+from .test_rules_planning import ECR_DOCUMENT, NOW, REG, _ecr_deletion
 
 
 def _rule(priority: int, selection: dict[str, Any]) -> dict[str, Any]:
     return {"rulePriority": priority, "selection": selection, "action": {"type": "expire"}}
 
 
-# Rule 1 keeps the newest release image ("v" prefix); rule 2 expires anything older than 10 days.
-RELEASES_THEN_AGE = {
-    "rules": [
-        _rule(
-            1,
-            {
-                "tagStatus": "tagged",
-                "tagPrefixList": ["v"],
-                "countType": "imageCountMoreThan",
-                "countNumber": 1,
-            },
-        ),
-        _rule(
-            2, {"tagStatus": "any", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 10}
-        ),
-    ]
-}
-
-
 def test_a_hand_edited_plan_cannot_expire_under_a_lower_rule_what_a_higher_rule_matches() -> None:
-    rules = RetentionRules.from_ecr(RELEASES_THEN_AGE)
-    # v1 (30 days old) is the newest release image: rule 1 matches and keeps it. The file claims
-    # rule 2 (older than 10 days) expires it.
-    forged = Deletion(
-        kind=DeletionKind.MANIFEST,
-        repository="web",
-        digest="sha256:" + "a" * 64,
-        tags=("v1",),
-        updated_at=NOW - timedelta(days=30),
-        reason="rule 2 (ECR priority 2): pushed more than 10 days ago",
-        rule="rule 2 (ECR priority 2)",
-        rule_index=1,
-    )
+    # ECR_DOCUMENT: rule 1 keeps the newest release image ("v" prefix), rule 2 expires anything
+    # older than 10 days. v1 (30 days old) is the newest release image: rule 1 matches and keeps
+    # it. The file claims rule 2 expires it.
+    rules = RetentionRules.from_ecr(ECR_DOCUMENT)
+    forged = _ecr_deletion(tags=("v1",))
+    assert forged.rule == "rule 2 (ECR priority 2)"
     plan = CleanupPlan(registry=REG, created_at=NOW, policy=rules, deletions=(forged,))
     refusal = policy_refusal(plan, forged)
     assert refusal is not None
