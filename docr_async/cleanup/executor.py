@@ -59,6 +59,7 @@ from .verify import (
     read_repository,
     removed_tags,
     require_registry,
+    rule_verdict,
     verdict,
 )
 
@@ -357,7 +358,7 @@ class CleanupExecutor:
         if repo.refusal is not None and (deletion.kind is DeletionKind.TAG or deletion.tags):
             status, detail = repo.refusal
             return None, ItemResult(deletion=deletion, status=status, detail=detail)
-        found = verdict(view, deletion)
+        found = verdict(view, deletion) or rule_verdict(self._plan, view, deletion)
         if found is not None:
             status, detail = found
             return None, ItemResult(deletion=deletion, status=status, detail=detail)

@@ -319,7 +319,8 @@ def parse_native_rules(data: Any, protect: tuple[Pattern, ...], source: str) -> 
                 field=key,
                 value=data[key],
             )
-    if data.get("version", 1) != 1:
+    version = data.get("version", 1)
+    if type(version) is not int or version != 1:  # true and 1.0 compare equal to 1
         raise PolicyFileError(f"{source}: version must be 1", field="version", value=data.get("version"))
     raw_rules = data.get("rules")
     if not isinstance(raw_rules, list) or not raw_rules:

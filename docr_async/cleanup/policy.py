@@ -15,6 +15,7 @@ Patterns are globs (``v1.*``, ``pr-*``) or regular expressions with an ``re:`` p
 from __future__ import annotations
 
 import fnmatch
+import importlib
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +25,58 @@ import attrs
 from ..exceptions import ValidationError
 
 __all__ = ["Pattern", "RetentionPolicy", "parse_duration"]
+
+_sre: Any = importlib.import_module("re._parser")  # the stdlib's own regex parser (no stubs)
+_BACKTRACKING_REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT)
+
+
+def _variable_width(item: tuple[Any, Any]) -> bool:
+    """True if a parsed regex item can match strings of different lengths in more than one way
+    when repeated: a non-fixed repeat, or an alternation with such a branch."""
+    op, arg = item
+    if op in _BACKTRACKING_REPEATS:
+        return bool(arg[0] != arg[1])
+    if op is _sre.SUBPATTERN:
+        return _only_variable(arg[-1])
+    if op is _sre.BRANCH:
+        return any(_only_variable(branch) for branch in arg[1])
+    return False
+
+
+def _only_variable(items: Any) -> bool:
+    """True if a sequence is made only of variable-width parts (``a+``, ``\\s?``, ``(a+|b)``)."""
+    return bool(items) and all(_variable_width(item) for item in items)
+
+
+def _exponential(items: Any) -> bool:
+    """True if a parsed regex holds an unbounded repeat of a body made only of variable-width
+    parts, like ``(a+)+`` or ``(\\w+\\s?)*``: Python's ``re`` may try every way to split the input
+    between the rounds, exponential in its length. Possessive repeats and atomic groups never
+    backtrack and are not reported. A heuristic: it refuses the classic shapes, not every slow regex."""
+    for op, arg in items:
+        if op in _BACKTRACKING_REPEATS:
+            body = arg[2]
+            if arg[1] == _sre.MAXREPEAT and _only_variable(body) and _has_unbounded(body):
+                return True
+            if _exponential(body):
+                return True
+        elif (op is _sre.SUBPATTERN and _exponential(arg[-1])) or (
+            op is _sre.BRANCH and any(_exponential(branch) for branch in arg[1])
+        ):
+            return True
+    return False
+
+
+def _has_unbounded(items: Any) -> bool:
+    for op, arg in items:
+        if op in _BACKTRACKING_REPEATS and (arg[1] == _sre.MAXREPEAT or _has_unbounded(arg[2])):
+            return True
+        if op is _sre.SUBPATTERN and _has_unbounded(arg[-1]):
+            return True
+        if op is _sre.BRANCH and any(_has_unbounded(branch) for branch in arg[1]):
+            return True
+    return False
+
 
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d|w)")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -80,6 +133,13 @@ class Pattern:
             compiled = re.compile(source)
         except re.error as exc:
             raise ValidationError("pattern", self.text, f"is not a valid regular expression: {exc}") from None
+        if self.text.startswith("re:") and _exponential(_sre.parse(source)):
+            raise ValidationError(
+                "pattern",
+                self.text,
+                "may take exponential time (a repeated group made only of repeats, like (a+)+); "
+                "rewrite it with a separator in the group, a possessive repeat (a++) or a glob",
+            )
         object.__setattr__(self, "_regex", compiled)
 
     def matches(self, value: str) -> bool:

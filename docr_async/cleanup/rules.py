@@ -43,10 +43,29 @@ from .policy import Pattern, RetentionPolicy
 if TYPE_CHECKING:
     from ..models import Manifest, Tag
 
-__all__ = ["PolicyRule", "RetentionRules", "Rule"]
+__all__ = ["MAX_POLICY_FILE_BYTES", "PolicyRule", "RetentionRules", "Rule"]
+
+MAX_POLICY_FILE_BYTES = 1 << 20
+"""The largest policy file read (1 MiB): anything larger (or an endless device) is refused."""
 
 FORMAT_NATIVE = "docr-rules"
 FORMAT_ECR = "ecr-lifecycle"
+
+
+class _DuplicateKeyError(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (TOML refuses it; ``json`` keeps the last)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKeyError(key)
+        out[key] = value
+    return out
 
 
 PolicyRule = Rule | EcrLifecyclePolicy
@@ -163,6 +182,9 @@ class RetentionRules:
     ) -> RetentionRules:
         """Read a policy file: TOML (``.toml``) or JSON (anything else), native or ECR.
 
+        The file is UTF-8 (a leading byte order mark is ignored) and at most
+        :data:`MAX_POLICY_FILE_BYTES` (1 MiB) long.
+
         Args:
             path: The file.
             protect: Tags protected in addition (see :meth:`from_dict`).
@@ -173,9 +195,16 @@ class RetentionRules:
         """
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            with path.open("rb") as stream:
+                raw = stream.read(MAX_POLICY_FILE_BYTES + 1)
+            # utf-8-sig: a byte order mark (Windows editors write one) is dropped, as RFC 8259 allows.
+            text = raw.decode("utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             raise PolicyFileError(f"{path}: cannot read the policy file: {exc}", value=str(path)) from None
+        if len(raw) > MAX_POLICY_FILE_BYTES:
+            raise PolicyFileError(
+                f"{path}: larger than 1 MiB; a policy file is a short list of rules", value=str(path)
+            )
         data: Any
         if path.suffix.lower() == ".toml":
             try:
@@ -184,7 +213,14 @@ class RetentionRules:
                 raise PolicyFileError(f"{path}: not valid TOML: {exc}", value=str(path)) from None
         else:
             try:
-                data = json.loads(text)
+                data = json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
+            except _DuplicateKeyError as exc:
+                raise PolicyFileError(
+                    f"{path}: key {exc.key!r} is given twice in one object (JSON would keep the last"
+                    " one silently)",
+                    field=exc.key,
+                    value=str(path),
+                ) from None
             except (ValueError, RecursionError) as exc:
                 raise PolicyFileError(f"{path}: not valid JSON: {exc}", value=str(path)) from None
         return cls.from_dict(data, protect=protect, default_protect=default_protect, source=str(path))

@@ -36,6 +36,7 @@ import anyio
 from ..models import GCType, Manifest
 from ..names import validate_registry_name
 from ..resources import DEFAULT_GC_TYPE
+from ._groups import collapse
 from ._usage_report import RepositoryListing, RepositoryUsage, UsageProgress, UsageReport, assumption
 from .plan import DeletionKind
 from .policy import RetentionPolicy
@@ -256,7 +257,8 @@ async def disk_usage(
         ValidationError: On a bad registry name (before any request).
         ValueError: On a bad ``gc_type``; TypeError on a bad ``policy`` (before any request).
         RegistryDiscoveryError: If no registry is given and there is no single default.
-        DOCRError: If a request fails.
+        DOCRError: If a request fails (one failed listing is raised as itself).
+        ExceptionGroup: If listings of several repositories fail at once (all of them, for ``except*``).
     """
     if registry is not None:
         registry = validate_registry_name(registry)
@@ -277,12 +279,15 @@ async def disk_usage(
         if progress is not None:
             progress(repository, len(listed), len(names))
 
+    failure: BaseException | None = None
     try:
         async with anyio.create_task_group() as group:
             for repository in names:
                 group.start_soon(scan, repository)
     except BaseExceptionGroup as group_error:
-        raise group_error.exceptions[0] from None
+        failure = collapse(group_error)
+    if failure is not None:
+        raise failure
     return compute_usage(
         name,
         [listed[n] for n in sorted(listed)],

@@ -24,6 +24,7 @@ import attrs
 from ..exceptions import ListingChangedError, NotFoundError
 from ..models import Manifest, Tag
 from .deletions import Deletion, DeletionKind
+from .ecr import EcrLifecyclePolicy
 from .native_rules import Rule
 from .report import ItemStatus
 from .rules import RetentionRules
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
     from .._client import DOCRClient
     from ..pagination import AsyncPager
-    from .ecr import EcrLifecyclePolicy
+    from .ecr_schema import EcrRule
     from .plan import CleanupPlan
     from .policy import RetentionPolicy
 
@@ -46,6 +47,7 @@ __all__ = [
     "policy_refusal",
     "read_repository",
     "require_registry",
+    "rule_verdict",
     "verdict",
 ]
 
@@ -81,6 +83,9 @@ def _rules_refusal(rules: RetentionRules, created_at: datetime, deletion: Deleti
         planned = "no rule" if deletion.rule_index is None else f"rule {deletion.rule_index}"
         return f"the plan records {planned} for it, but {deletion.repository} is handled by {rule.label}"
     if isinstance(rule, Rule):
+        if deletion.rule != rule.label:
+            credited = f"the plan credits it to {deletion.rule!r}"
+            return f"{credited}, but {deletion.repository} is handled by {rule.label}"
         return _refusal(rule.policy, created_at, deletion, rule.label)
     return _ecr_refusal(rule, created_at, deletion)
 
@@ -96,6 +101,12 @@ def _ecr_refusal(policy: EcrLifecyclePolicy, created_at: datetime, deletion: Del
         return f"the plan names {deletion.rule!r}, which is not a rule of the ECR lifecycle policy"
     if not rule.selects(frozenset(deletion.tags)):
         return f"{rule.label} does not select an image with tags {list(deletion.tags)}"
+    deciding = _deciding_rule(policy, deletion.tags)
+    if deciding is not None and deciding is not rule:
+        return (
+            f"{deciding.label} matches an image with tags {list(deletion.tags)}, so the lower-priority "
+            f"{rule.label} cannot expire it"
+        )
     if deletion.updated_at is None:
         return "the plan records no push time for it (when in doubt, keep)"
     if rule.count_type == "sinceImagePushed" and deletion.updated_at >= created_at - timedelta(
@@ -103,6 +114,39 @@ def _ecr_refusal(policy: EcrLifecyclePolicy, created_at: datetime, deletion: Del
     ):
         return f"pushed within {rule.count_number} days of the plan: {rule.label} keeps it"
     return None
+
+
+def _deciding_rule(policy: EcrLifecyclePolicy, tags: Iterable[str]) -> EcrRule | None:
+    """The ECR rule that decides an image with these tags: the first, by priority, whose tag
+    selection matches it (a lower-priority rule may count it but never expire it)."""
+    selected = frozenset(tags)
+    return next((rule for rule in policy.rules if rule.selects(selected)), None)
+
+
+def rule_verdict(
+    plan: CleanupPlan, view: RepositoryView, deletion: Deletion
+) -> tuple[ItemStatus, str] | None:
+    """An ECR image deletion against the image's tags in a fresh listing: None when the rule the
+    plan records still decides it, else skipped with the reason. Pure.
+
+    The tags may have changed since planning (one removed, say), and with them the rule that
+    decides the image: a higher-priority rule that now matches it protects it from the lower one.
+    """
+    policy = plan.policy
+    if not isinstance(policy, RetentionRules) or deletion.kind is not DeletionKind.MANIFEST:
+        return None
+    found = policy.rule_for(deletion.repository)
+    if found is None or not isinstance(found[1], EcrLifecyclePolicy):
+        return None
+    current = sorted(view.digest_tags.get(deletion.digest, set()))
+    deciding = _deciding_rule(found[1], current)
+    if deciding is not None and deciding.label == deletion.rule:
+        return None
+    now = "no rule of the ECR lifecycle policy" if deciding is None else deciding.label
+    return ItemStatus.SKIPPED, (
+        f"with the tags it has now ({current}) the image is decided by {now}, not by the planned "
+        f"{deletion.rule}: changed since planning"
+    )
 
 
 def _refusal(policy: RetentionPolicy, created_at: datetime, deletion: Deletion, whose: str) -> str | None:

@@ -21,7 +21,7 @@ from ._exit import ExitCode, describe_error, exit_code_for
 from ._output import Listing, Output, OutputFormat, parse_columns
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Coroutine
+    from collections.abc import Awaitable, Callable, Coroutine, Iterator
 
     from .._ratelimit import RateLimiter
     from ..redis import RedisRateLimiter
@@ -243,6 +243,24 @@ class Cli:
             self.fail("interrupted", ExitCode.INTERRUPTED)
         except DOCRError as exc:
             self.fail(in_cli_terms(describe_error(exc)), exit_code_for(exc))
+        except BaseExceptionGroup as group:
+            self.fail_group(group)
+
+    def fail_group(self, group: BaseExceptionGroup[BaseException]) -> NoReturn:
+        """Several SDK errors raised together (concurrent listings): one line each, then exit.
+
+        The exit code is theirs when they all agree, else :attr:`ExitCode.API_ERROR`. A group that
+        holds anything but SDK errors is raised again (a bug deserves its traceback).
+        """
+        errors, rest = group.split(DOCRError)
+        if errors is None or rest is not None:
+            raise group
+        leaves = list(_leaves(errors))
+        for exc in leaves:
+            self.out.error(in_cli_terms(describe_error(exc)))
+        codes = {exit_code_for(exc) for exc in leaves}
+        code = codes.pop() if len(codes) == 1 else ExitCode.API_ERROR
+        self.fail(f"{len(leaves)} requests failed at once (each is listed above)", code)
 
     def deleted(self, data: dict[str, Any], message: str) -> None:
         """Report one completed deletion: ``data`` as JSON, else ``message`` in green."""
@@ -291,6 +309,14 @@ def stdin_is_interactive() -> bool:
         return sys.stdin is not None and sys.stdin.isatty()
     except ValueError:  # closed
         return False
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> Iterator[BaseException]:
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            yield from _leaves(exc)
+        else:
+            yield exc
 
 
 async def _default_registry_name(client: DOCRClient) -> str:

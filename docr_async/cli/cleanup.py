@@ -250,6 +250,8 @@ def cleanup_command(
         report = state.executor.report
     except DOCRError as exc:
         c.fail(describe_error(exc), exit_code_for(exc))
+    except BaseExceptionGroup as group:  # several listings failed at once while planning
+        c.fail_group(group)
     _finish(c, state, report, report_path=report_path, interrupted=interrupted)
 
 

@@ -194,7 +194,13 @@ def test_a_saved_v2_plan_applies_later_and_a_tampered_one_deletes_nothing_outsid
         # recorded under rule 2 while prod/api is handled by rule 1
         {**prod_victim, "tag": "v4", "rule_index": 2, "rule": "rule 2 (dev/*)"},
         # base/* excludes v*
-        {**prod_victim, "repository": "base/python", "tag": "v3.11", "rule_index": 3},
+        {
+            **prod_victim,
+            "repository": "base/python",
+            "tag": "v3.11",
+            "rule_index": 3,
+            "rule": "rule 3 (base/*)",
+        },
     ]
     plan["deletions"] = tampered + plan["deletions"]
     plan_path.write_text(json.dumps(plan))
