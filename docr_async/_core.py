@@ -19,7 +19,7 @@ from ._default_registry import DefaultRegistry
 from ._transport import Transport
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from ._limiter import Limiter
     from ._retry import RetryPolicy
@@ -68,6 +68,21 @@ class ClientCore:
     ) -> APIResponse:
         """Send one API call through the transport (retries, limiter, error mapping included)."""
         return await self.transport.request(method, path, params=params, json_body=body)
+
+    def items_hook(self, cls: type[T]) -> Callable[[Any], tuple[T, ...]]:
+        """The converter's function from a JSON array to ``tuple[cls, ...]`` (raises as :meth:`structure`).
+
+        Looked up once per listing instead of once per page (cattrs' dispatch is a cache lookup
+        keyed by the generic alias, about as costly as structuring a small page's envelope).
+        """
+        hook = self.converter.get_structure_hook(tuple[cls, ...])  # type: ignore[valid-type]
+        item_type = tuple[cls, ...]  # type: ignore[valid-type]
+
+        def structure_items(data: Any) -> tuple[T, ...]:
+            items: tuple[T, ...] = hook(data, item_type)
+            return items
+
+        return structure_items
 
     def structure(self, data: Any, cls: type[T]) -> T:
         """Structure JSON data into ``cls`` with the client's converter (raises cattrs/shape errors)."""

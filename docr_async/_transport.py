@@ -170,7 +170,7 @@ class Transport:
         """A transport sharing session, limiter and concurrency bound, with other per-call options."""
         return Transport(self._shared, retry=retry, timeout=timeout, max_wait=max_wait, owner=False)
 
-    async def _get_session(self) -> aiohttp.ClientSession:
+    def _get_session(self) -> aiohttp.ClientSession:
         shared = self._shared
         if shared.closed:
             raise ClientClosedError("the client is closed; create a new DOCRClient")
@@ -414,7 +414,7 @@ class Transport:
             Status, headers, and the body (None when larger than ``max_response_bytes``).
         """
         shared = self._shared
-        session = await self._get_session()
+        session = self._get_session()
         async with shared.semaphore, shared.limiter.slot(max_wait=self.max_wait, deadline=deadline):
             shared.stats.attempts += 1
             shared.stats.retries += retry
