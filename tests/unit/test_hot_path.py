@@ -263,3 +263,24 @@ def test_memos_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         assert encode_repository(f"team/app{i}") == f"team%2Fapp{i}"
         assert len(names_module._VALID_REPOSITORIES) <= 4
         assert len(names_module._ENCODED) <= 4
+
+
+# --------------------------------------------------------------------------- per-core listing hooks
+
+
+async def test_listing_hooks_are_per_client_and_follow_each_clients_converter() -> None:
+    from docr_async import DOCRClient
+
+    data = [dict(TAG, future="x")]
+    async with (
+        DOCRClient("dop_v1_" + "0" * 64, base_url="http://127.0.0.1:9") as lenient,
+        DOCRClient("dop_v1_" + "0" * 64, base_url="http://127.0.0.1:9", strict=True) as strict,
+    ):
+        assert lenient._core.items_hook(Tag)(data)[0].extra == {"future": "x"}
+        with pytest.raises(cattrs.ForbiddenExtraKeysError):
+            strict._core.items_hook(Tag)(data)
+        copy = strict.with_options(timeout=5)
+        with pytest.raises(cattrs.ForbiddenExtraKeysError):
+            copy._core.items_hook(Tag)(data)
+        assert lenient.with_options(timeout=5)._core.items_hook(Tag)(data)[0].extra == {"future": "x"}
+        assert lenient._core.items_hook(Tag) is lenient._core.items_hook(Tag)  # memoised
