@@ -151,45 +151,48 @@ def _model_hook(cls: type[Any], converter: cattrs.Converter, *, strict: bool) ->
         code: list[str] = []
         for index, field in enumerate(fields):
             name, arg = field.name, f"a{index}"
-            code.append(f"v = {read.format(name=repr(name), index=index)}")
+            source = read.format(name=repr(name), index=index)
+            v = source if source.isidentifier() else "v"  # a value already in a local is used as is
+            if v != source:
+                code.append(f"v = {source}")
             # The expected type is tested first (the common case); missing and null both mean
             # the model default.
             default = field.default
             if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
                 namespace[f"f{index}"] = default.factory
-                if_none = ["if v is None:", f"    {arg} = f{index}()"]
+                if_none = [f"if {v} is None:", f"    {arg} = f{index}()"]
             elif default is attrs.NOTHING:
                 message = f"{cls.__name__}.{name} is required"
-                if_none = ["if v is None:", f"    raise TypeError({message!r})"]
+                if_none = [f"if {v} is None:", f"    raise TypeError({message!r})"]
             else:
                 namespace[f"d{index}"] = default
-                if_none = ["if v is None:", f"    {arg} = d{index}"]
+                if_none = [f"if {v} is None:", f"    {arg} = d{index}"]
             inline = _INLINE_TYPES.get(field.type)
             if inline is datetime:
                 code += [
-                    "if type(v) is str:",
-                    f"    {arg} = fromiso(v)",
+                    f"if type({v}) is str:",
+                    f"    {arg} = fromiso({v})",
                     f"    if {arg}.tzinfo is None:",
                     f"        {arg} = {arg}.replace(tzinfo=UTC)",
                     "el" + if_none[0],
                     if_none[1],
                     "else:",
-                    f"    {arg} = parse_datetime(v)",
+                    f"    {arg} = parse_datetime({v})",
                 ]
             elif inline is not None:
                 namespace[f"t{index}"] = inline
                 code += [
-                    f"if type(v) is t{index}:",
-                    f"    {arg} = v",
+                    f"if type({v}) is t{index}:",
+                    f"    {arg} = {v}",
                     "el" + if_none[0],
                     if_none[1],
                     "else:",
-                    f"    raise wrong({cls.__name__!r}, {name!r}, v, t{index})",
+                    f"    raise wrong({cls.__name__!r}, {name!r}, {v}, t{index})",
                 ]
             else:
                 namespace[f"h{index}"] = converter.get_structure_hook(field.type)
                 namespace[f"ft{index}"] = field.type
-                code += [*if_none, "else:", f"    {arg} = h{index}(v, ft{index})"]
+                code += [*if_none, "else:", f"    {arg} = h{index}({v}, ft{index})"]
         return [indent + line for line in code]
 
     if _plain_slots(cls):
