@@ -175,8 +175,13 @@ class Transport:
         if shared.closed:
             raise ClientClosedError("the client is closed; create a new DOCRClient")
         if shared.session is None:
-            # Created lazily inside the running loop (aiohttp requires one).
-            session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300))
+            # Created lazily inside the running loop (aiohttp requires one). The API authenticates
+            # by token alone, so our session keeps no cookies: nothing a server sets is carried to
+            # later requests, and no request pays for the jar (a caller's session keeps its own).
+            session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
             # aiohttp silently re-sends an idempotent request once when a pooled connection turns
             # out closed. Such a resend would bypass the retry policy, the stats and the burst
             # window, so our own session leaves every retry to RetryPolicy (as aiohttp's test
