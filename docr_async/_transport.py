@@ -175,9 +175,8 @@ class Transport:
         if shared.closed:
             raise ClientClosedError("the client is closed; create a new DOCRClient")
         if shared.session is None:
-            # Created lazily inside the running loop (aiohttp requires one). The API authenticates
-            # by token alone, so our session keeps no cookies: nothing a server sets is carried to
-            # later requests, and no request pays for the jar (a caller's session keeps its own).
+            # Created lazily inside the running loop (aiohttp requires one). No cookies: the API
+            # takes a token alone, and nothing a server sets is carried on (a caller's jar stays).
             session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
                 cookie_jar=aiohttp.DummyCookieJar(),
