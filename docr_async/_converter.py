@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 import attrs
 import cattrs
 
+from ._builders import stores_only
+
 __all__ = ["make_converter", "parse_datetime", "structure", "to_dict"]
 
 T = TypeVar("T")
@@ -92,13 +94,16 @@ def _is_model_tuple(t: Any) -> bool:
 
 
 def _tuple_hook(t: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
-    """A listing's items: one comprehension over the model's own hook (no per-item dispatch)."""
+    """A listing's items: the model hook's own loop (``many``), else one comprehension over the hook."""
     item = t.__args__[0]
     hook = converter.get_structure_hook(item)
+    many: Callable[[Any], tuple[Any, ...]] | None = getattr(hook, "many", None)
 
     def structure_items(value: Any, _: Any) -> tuple[Any, ...]:
         if type(value) is not list and not isinstance(value, list | tuple):
             raise TypeError(f"expected a list of {item.__name__}, got {type(value).__name__}")
+        if many is not None:
+            return many(value)
         return tuple([hook(v, item) for v in value])
 
     return structure_items
@@ -113,19 +118,9 @@ def _wrong_type(cls_name: str, field: str, value: Any, expected: type) -> TypeEr
 
 
 def _plain_slots(cls: type[Any]) -> bool:
-    """Whether ``cls`` is a slotted attrs class whose ``__init__`` only stores its arguments."""
-    fields = attrs.fields(cls)
-    slots = set(cls.__dict__.get("__slots__", ())) - {"__weakref__"}
+    """Whether ``cls`` only stores its arguments (:func:`._builders.stores_only`), ``extra`` a fresh dict."""
     extra = attrs.fields_dict(cls).get("extra")
-    return (
-        slots == {a.name for a in fields}
-        and cls.__mro__[1:] == (object,)
-        and not hasattr(cls, "__attrs_post_init__")
-        and not hasattr(cls, "__attrs_pre_init__")
-        and all(a.validator is None and a.converter is None and a.init for a in fields)
-        and extra is not None
-        and getattr(extra.default, "factory", None) is dict
-    )
+    return stores_only(cls) and extra is not None and getattr(extra.default, "factory", None) is dict
 
 
 def _model_hook(cls: type[Any], converter: cattrs.Converter, *, strict: bool) -> Callable[[Any, Any], Any]:
@@ -149,50 +144,57 @@ def _model_hook(cls: type[Any], converter: cattrs.Converter, *, strict: bool) ->
         "UTC": UTC,
         "forbid": cattrs.ForbiddenExtraKeysError,
     }
-    lines = [
-        "def structure(o, _):",
-        "    if type(o) is not dict and not isinstance(o, Mapping):",
-        f"        raise TypeError('expected an object for {cls.__name__}, got ' + type(o).__name__)",
-        "    get = o.get",
-    ]
-    args = []
-    for index, field in enumerate(fields):
-        name, arg = field.name, f"a{index}"
-        args.append(f"{name}={arg}")
-        # Missing and null both mean the model default.
-        lines.append(f"    v = get({name!r})")
-        default = field.default
-        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-            namespace[f"f{index}"] = default.factory
-            lines += ["    if v is None:", f"        {arg} = f{index}()"]
-        elif default is attrs.NOTHING:
-            message = f"{cls.__name__}.{name} is required"
-            lines += ["    if v is None:", f"        raise TypeError({message!r})"]
-        else:
-            namespace[f"d{index}"] = default
-            lines += ["    if v is None:", f"        {arg} = d{index}"]
-        inline = _INLINE_TYPES.get(field.type)
-        if inline is datetime:
-            lines += [
-                "    elif type(v) is str:",
-                f"        {arg} = fromiso(v)",
-                f"        if {arg}.tzinfo is None:",
-                f"            {arg} = {arg}.replace(tzinfo=UTC)",
-                "    else:",
-                f"        {arg} = parse_datetime(v)",
-            ]
-        elif inline is not None:
-            namespace[f"t{index}"] = inline
-            lines += [
-                f"    elif type(v) is t{index}:",
-                f"        {arg} = v",
-                "    else:",
-                f"        raise wrong({cls.__name__!r}, {name!r}, v, t{index})",
-            ]
-        else:
-            namespace[f"h{index}"] = converter.get_structure_hook(field.type)
-            namespace[f"ft{index}"] = field.type
-            lines += ["    else:", f"        {arg} = h{index}(v, ft{index})"]
+    args = [f"{field.name}=a{index}" for index, field in enumerate(fields)]
+
+    def field_code(read: str, indent: str) -> list[str]:
+        """Check and convert every field; ``read`` formats the expression fetching one by name."""
+        code: list[str] = []
+        for index, field in enumerate(fields):
+            name, arg = field.name, f"a{index}"
+            source = read.format(name=repr(name), index=index)
+            v = source if source.isidentifier() else "v"  # a value already in a local is used as is
+            if v != source:
+                code.append(f"v = {source}")
+            # The expected type is tested first (the common case); missing and null both mean
+            # the model default.
+            default = field.default
+            if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+                namespace[f"f{index}"] = default.factory
+                if_none = [f"if {v} is None:", f"    {arg} = f{index}()"]
+            elif default is attrs.NOTHING:
+                message = f"{cls.__name__}.{name} is required"
+                if_none = [f"if {v} is None:", f"    raise TypeError({message!r})"]
+            else:
+                namespace[f"d{index}"] = default
+                if_none = [f"if {v} is None:", f"    {arg} = d{index}"]
+            inline = _INLINE_TYPES.get(field.type)
+            if inline is datetime:
+                code += [
+                    f"if type({v}) is str:",
+                    f"    {arg} = fromiso({v})",
+                    f"    if {arg}.tzinfo is None:",
+                    f"        {arg} = {arg}.replace(tzinfo=UTC)",
+                    "el" + if_none[0],
+                    if_none[1],
+                    "else:",
+                    f"    {arg} = parse_datetime({v})",
+                ]
+            elif inline is not None:
+                namespace[f"t{index}"] = inline
+                code += [
+                    f"if type({v}) is t{index}:",
+                    f"    {arg} = {v}",
+                    "el" + if_none[0],
+                    if_none[1],
+                    "else:",
+                    f"    raise wrong({cls.__name__!r}, {name!r}, {v}, t{index})",
+                ]
+            else:
+                namespace[f"h{index}"] = converter.get_structure_hook(field.type)
+                namespace[f"ft{index}"] = field.type
+                code += [*if_none, "else:", f"    {arg} = h{index}({v}, ft{index})"]
+        return [indent + line for line in code]
+
     if _plain_slots(cls):
         # What the frozen __init__ would do, without its per-field object.__setattr__ calls (half
         # the cost of a Tag): the class has no validators, converters or post-init to skip.
@@ -200,12 +202,30 @@ def _model_hook(cls: type[Any], converter: cattrs.Converter, *, strict: bool) ->
         for index, field in enumerate(fields):
             namespace[f"s{index}"] = cls.__dict__[field.name].__set__
         namespace["sx"] = cls.__dict__["extra"].__set__
-        lines.append("    obj = new(cls)")
-        lines += [f"    s{index}(obj, a{index})" for index in range(len(fields))]
-        lines.append("    sx(obj, {})")
+        construct = ["obj = new(cls)", *(f"s{i}(obj, a{i})" for i in range(len(fields))), "sx(obj, {})"]
     else:
-        lines.append(f"    obj = cls({', '.join(args)})")
-    lines += [
+        construct = [f"obj = cls({', '.join(args)})"]
+    # A plain dict of as many keys as the model has fields, all of them known, is what the API
+    # sends: its values are read by subscript first (a missing key raises KeyError before any
+    # check ran) and it has no unknown keys to collect. Anything else (missing or unknown keys,
+    # another Mapping) goes through ``o.get`` and the unknown-key check. The checks are the same.
+    reads = [f"v{index} = o[{field.name!r}]" for index, field in enumerate(fields)] or ["pass"]
+    exact_code = field_code("v{index}", "")
+    lines = [
+        "def structure(o, _):",
+        f"    if type(o) is dict and len(o) == {len(fields)}:",
+        "        try:",
+        *("            " + line for line in reads),
+        "        except KeyError:",
+        "            pass",
+        "        else:",
+        *("            " + line for line in exact_code + construct),
+        "            return obj",
+        "    if type(o) is not dict and not isinstance(o, Mapping):",
+        f"        raise TypeError('expected an object for {cls.__name__}, got ' + type(o).__name__)",
+        "    get = o.get",
+        *field_code("get({name})", "    "),
+        *("    " + line for line in construct),
         "    if not known.issuperset(o):",
         "        unknown = {k: v for k, v in o.items() if k not in known and v is not None}",
     ]
@@ -218,6 +238,26 @@ def _model_hook(cls: type[Any], converter: cattrs.Converter, *, strict: bool) ->
     else:
         lines.append("        obj.extra.update(unknown)  # the instance's own fresh dict")
     lines.append("    return obj")
+    # A listing's items: the exact-keys code inlined in one loop (no call per item); any other
+    # item goes through `structure` above.
+    lines += [
+        "def structure_many(items):",
+        "    out = []",
+        "    append = out.append",
+        "    for o in items:",
+        f"        if type(o) is not dict or len(o) != {len(fields)}:",
+        "            append(structure(o, cls))",
+        "            continue",
+        "        try:",
+        *("            " + line for line in reads),
+        "        except KeyError:",
+        "            append(structure(o, cls))",
+        "            continue",
+        *("        " + line for line in exact_code + construct),
+        "        append(obj)",
+        "    return tuple(out)",
+        "structure.many = structure_many",
+    ]
     exec(compile("\n".join(lines), f"<docr_async structure {cls.__name__}>", "exec"), namespace)  # noqa: S102
     hook: Callable[[Any, Any], Any] = namespace["structure"]
     return hook

@@ -10,7 +10,8 @@ rate limiter, the concurrency bound and the stats.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 import cattrs
@@ -51,6 +52,10 @@ class ClientCore:
     settings: Settings
     default_registry: DefaultRegistry = attrs.field(factory=DefaultRegistry)
     """The registry of calls that name none; shared (not copied) by ``with_options`` cores."""
+    _item_hooks: dict[type, Callable[[Any], tuple[Any, ...]]] = attrs.field(
+        factory=dict, init=False, repr=False, eq=False
+    )
+    """Memoised :meth:`items_hook` results of this core's converter."""
 
     def with_options(self, *, retry: RetryPolicy, timeout: Timeout, max_wait: float | None) -> ClientCore:
         """A core whose transport has other per-call options and shares everything else."""
@@ -68,6 +73,25 @@ class ClientCore:
     ) -> APIResponse:
         """Send one API call through the transport (retries, limiter, error mapping included)."""
         return await self.transport.request(method, path, params=params, json_body=body)
+
+    def items_hook(self, cls: type[T]) -> Callable[[Any], tuple[T, ...]]:
+        """The converter's function from a JSON array to ``tuple[cls, ...]`` (raises as :meth:`structure`).
+
+        Looked up once per core and model instead of once per page (cattrs' dispatch is a cache
+        lookup keyed by the generic alias, about as costly as structuring a small page's envelope).
+        The memo belongs to this core and its converter: a ``with_options`` core starts its own.
+        """
+        found = self._item_hooks.get(cls)
+        if found is None:
+            item_type = tuple[cls, ...]  # type: ignore[valid-type]
+            hook = self.converter.get_structure_hook(item_type)
+
+            def structure_items(data: Any) -> tuple[T, ...]:
+                items: tuple[T, ...] = hook(data, item_type)
+                return items
+
+            found = self._item_hooks[cls] = structure_items
+        return cast("Callable[[Any], tuple[T, ...]]", found)
 
     def structure(self, data: Any, cls: type[T]) -> T:
         """Structure JSON data into ``cls`` with the client's converter (raises cattrs/shape errors)."""

@@ -17,6 +17,7 @@ import aiohttp
 import attrs
 from yarl import URL
 
+from ._builders import frozen_builder
 from ._constants import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_TOTAL_TIMEOUT,
@@ -130,6 +131,9 @@ class RequestStats:
         )
 
 
+_build_response = frozen_builder(APIResponse)
+
+
 def request_headers(token: str) -> dict[str, str]:
     """The headers of every request: the token, the user agent, JSON wanted."""
     return {"Authorization": f"Bearer {token}", "User-Agent": user_agent(), "Accept": "application/json"}
@@ -187,7 +191,7 @@ def decipher_response(
         message = f"response body larger than {limit} bytes; not read"
         raise InvalidResponseError(message=message, **meta)
     if status < 300:
-        return APIResponse(data=parse_json(body, meta), **meta)
+        return _build_response(data=parse_json(body, meta), **meta)
     raw = headers.get(HEADER_RETRY_AFTER)
     parsed = None if raw is None else parse_retry_after(raw, now=now)
     distrusted = parsed is not None and parsed > MAX_TRUSTED_WAIT
@@ -212,7 +216,7 @@ def wrong_loop_message(loop: asyncio.AbstractEventLoop) -> str:
 
 def parse_json(body: bytes, meta: dict[str, Any]) -> Any:
     """A success body as JSON (None when empty); anything else is an InvalidResponseError."""
-    if not body.strip():
+    if not body or body.isspace():  # what `not body.strip()` says, without copying the body
         return None
     try:
         return json.loads(body)

@@ -1,7 +1,8 @@
 """Reading the rate-limit headers of a response: ``ratelimit-*`` and ``Retry-After``.
 
 A leaf module: pure parsing, no I/O, no clock of its own, and no import of anything above
-``_constants`` (the error tree refers to :class:`RateLimitInfo`, so this module must not refer back).
+``_constants`` and ``_builders`` (the error tree refers to :class:`RateLimitInfo`, so this module
+must not refer back).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from ._builders import frozen_builder
 from ._constants import HEADER_LIMIT, HEADER_REMAINING, HEADER_RESET, HOURLY_WINDOW
 
 if TYPE_CHECKING:
@@ -45,6 +47,7 @@ _MAX_COUNT = 2**31 - 1
 """Larger ``ratelimit-limit`` / ``ratelimit-remaining`` values are treated as malformed."""
 _MAX_EPOCH = 253_402_300_799
 """9999-12-31T23:59:59Z, the last second ``datetime`` can represent."""
+_MAX_DIGITS = 19
 _INTEGER = re.compile(r"\+?\d{1,19}", re.ASCII)
 _DELTA_SECONDS = re.compile(r"\+?(\d+(?:\.\d*)?|\.\d+)", re.ASCII)
 _WANTED = frozenset({HEADER_LIMIT, HEADER_REMAINING, HEADER_RESET})
@@ -55,11 +58,28 @@ def _parse_int(value: object, maximum: int) -> int | None:
     """Return a non-negative integer header value, or ``None`` when missing or malformed."""
     if value is None:
         return None
-    text = str(value).strip()
-    if not _INTEGER.fullmatch(text):
-        return None
+    text = value if type(value) is str else str(value)
+    if not (text.isascii() and text.isdigit() and len(text) <= _MAX_DIGITS):  # the common case, in C
+        text = text.strip()
+        if not _INTEGER.fullmatch(text):
+            return None
     number = int(text)
     return number if number <= maximum else None
+
+
+_RESETS: dict[int, datetime] = {}
+"""``ratelimit-reset`` epoch seconds -> the datetime (the same value comes with many responses)."""
+_RESETS_SIZE = 64
+
+
+def _reset_at(seconds: int) -> datetime:
+    """The UTC datetime of an epoch second, memoised (a pure function of ``seconds``)."""
+    found = _RESETS.get(seconds)
+    if found is None:
+        if len(_RESETS) >= _RESETS_SIZE:
+            _RESETS.clear()
+        found = _RESETS[seconds] = datetime.fromtimestamp(seconds, tz=UTC)
+    return found
 
 
 @attrs.frozen(kw_only=True)
@@ -103,10 +123,11 @@ class RateLimitInfo:
         if raw_limit is None and raw_remaining is None and raw_reset is None:
             return None
         reset = _parse_int(raw_reset, _MAX_EPOCH)
-        return cls(
+        build = _build_info if cls is RateLimitInfo else cls
+        return build(
             limit=_parse_int(raw_limit, _MAX_COUNT),
             remaining=_parse_int(raw_remaining, _MAX_COUNT),
-            reset_at=None if reset is None else datetime.fromtimestamp(reset, tz=UTC),
+            reset_at=None if reset is None else _reset_at(reset),
         )
 
     def seconds_until_reset(self, now: float | None = None) -> float | None:
@@ -115,6 +136,9 @@ class RateLimitInfo:
             return None
         current = time.time() if now is None else now
         return max(self.reset_at.timestamp() - current, 0.0)
+
+
+_build_info = frozen_builder(RateLimitInfo)
 
 
 def parse_retry_after(value: str | None, *, now: float) -> float | None:

@@ -170,13 +170,17 @@ class Transport:
         """A transport sharing session, limiter and concurrency bound, with other per-call options."""
         return Transport(self._shared, retry=retry, timeout=timeout, max_wait=max_wait, owner=False)
 
-    async def _get_session(self) -> aiohttp.ClientSession:
+    def _get_session(self) -> aiohttp.ClientSession:
         shared = self._shared
         if shared.closed:
             raise ClientClosedError("the client is closed; create a new DOCRClient")
         if shared.session is None:
-            # Created lazily inside the running loop (aiohttp requires one).
-            session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300))
+            # Created lazily inside the running loop (aiohttp requires one). No cookies: the API
+            # takes a token alone, and nothing a server sets is carried on (a caller's jar stays).
+            session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
             # aiohttp silently re-sends an idempotent request once when a pooled connection turns
             # out closed. Such a resend would bypass the retry policy, the stats and the burst
             # window, so our own session leaves every retry to RetryPolicy (as aiohttp's test
@@ -414,7 +418,7 @@ class Transport:
             Status, headers, and the body (None when larger than ``max_response_bytes``).
         """
         shared = self._shared
-        session = await self._get_session()
+        session = self._get_session()
         async with shared.semaphore, shared.limiter.slot(max_wait=self.max_wait, deadline=deadline):
             shared.stats.attempts += 1
             shared.stats.retries += retry

@@ -42,6 +42,22 @@ _DIGEST_RE = re.compile(r"(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})")
 _MAX_REPOSITORY_LEN = 255
 _FIXED_ROUTES = frozenset({"options", "subscription", "validate-name"})
 
+_MEMO_SIZE = 1024
+_VALID_REGISTRIES: set[str] = set()
+"""Registry names that passed :func:`validate_registry_name` (checking is a pure function of the name)."""
+_VALID_REPOSITORIES: set[str] = set()
+"""Repository names that passed :func:`validate_repository_name`."""
+_ENCODED: dict[str, str] = {}
+"""Memoised :func:`encode_repository` results."""
+
+
+def _remember(memo: set[str], value: str) -> str:
+    """Add a name that passed its check to ``memo`` (emptied when full) and return it."""
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    memo.add(value)
+    return value
+
 
 def _check_str(field: str, value: object) -> str:
     if not isinstance(value, str):
@@ -65,6 +81,8 @@ def validate_registry_name(name: object) -> str:
     Raises:
         ValidationError: If the name cannot be a DOCR registry name.
     """
+    if type(name) is str and name in _VALID_REGISTRIES:  # a listing loop passes the same names
+        return name
     value = _check_str("registry", name)
     if len(value) > 63:
         raise ValidationError("registry", name, "must be at most 63 characters")
@@ -72,7 +90,7 @@ def validate_registry_name(name: object) -> str:
         raise ValidationError("registry", name, "may contain only lowercase letters, digits and '-'")
     if value in _FIXED_ROUTES:
         raise ValidationError("registry", name, "collides with a fixed API route and cannot be addressed")
-    return value
+    return _remember(_VALID_REGISTRIES, value) if type(value) is str else value
 
 
 def validate_new_registry_name(name: object) -> str:
@@ -96,6 +114,8 @@ def validate_repository_name(name: object) -> str:
         ValidationError: If the name is empty, too long, pre-encoded, has ``..`` or empty
             components, uppercase letters or other characters Docker does not allow.
     """
+    if type(name) is str and name in _VALID_REPOSITORIES:
+        return name
     value = _check_str("repository", name)
     if "%" in value:
         raise ValidationError("repository", name, "pass the plain name ('my/app'), not a percent-encoded one")
@@ -119,7 +139,7 @@ def validate_repository_name(name: object) -> str:
                 f"component {component!r} must be lowercase letters and digits "
                 "separated by '.', '_', '__' or '-'",
             )
-    return value
+    return _remember(_VALID_REPOSITORIES, value) if type(value) is str else value
 
 
 def validate_tag(tag: object) -> str:
@@ -150,7 +170,12 @@ def validate_digest(digest: object) -> str:
 
 def encode_repository(name: str) -> str:
     """Percent-encode a (validated) repository name as a single path segment: ``/`` -> ``%2F``."""
-    return quote(name, safe="")
+    encoded = _ENCODED.get(name)
+    if encoded is None:
+        if len(_ENCODED) >= _MEMO_SIZE:
+            _ENCODED.clear()
+        encoded = _ENCODED[name] = quote(name, safe="")
+    return encoded
 
 
 def resolve_repository(repository: str, registry: str | None) -> tuple[str, str]:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import cattrs
 from cattrs.errors import CattrsError
 
+from .._builders import frozen_builder
 from ..exceptions import InvalidResponseError, ValidationError
 from ..pagination import AsyncPager, OnChange, Page, Query, validate_on_change, validate_per_page
 
@@ -36,6 +37,9 @@ _SHAPE_ERRORS = (
     CattrsError,
     OverflowError,  # int(inf) from a JSON 1e400, datetime.fromtimestamp(1e300)
 )
+
+
+_build_page = frozen_builder(Page)
 
 
 class Resource:
@@ -110,11 +114,12 @@ class Resource:
                 raise ValidationError("page_token", page_token, "must be a non-empty string")
             query["page_token"] = page_token
         core = self._core
-        item_type: Any = tuple[cls, ...]  # type: ignore[valid-type]
+        request = core.request
+        structure_items = core.items_hook(cls)
 
         async def fetch(q: Query) -> Page[T]:
             # A callable path resolves the client's default registry on the first fetch.
-            response = await core.request("GET", path if isinstance(path, str) else await path(), params=q)
+            response = await request("GET", path if isinstance(path, str) else await path(), params=q)
             data = response.data
             if not isinstance(data, dict):
                 raise _invalid(response, "expected a JSON object")
@@ -123,7 +128,7 @@ class Resource:
                 raise _invalid(response, f"expected a JSON object with key {key!r}")
             shape_error = None
             try:
-                items = core.structure(data.get(key) or [], item_type)
+                items = structure_items(data.get(key) or [])
                 meta = data.get("meta") or {}
                 total = meta.get("total")
                 links = (data.get("links") or {}).get("pages") or {}
@@ -133,7 +138,7 @@ class Resource:
                 shape_error = core.scrub(f"unexpected listing shape: {exc}")
             if shape_error is not None:  # raised here, not chained to the structuring error
                 raise _invalid(response, shape_error)
-            return Page(
+            return _build_page(
                 items=items,
                 total=total if isinstance(total, int) else None,
                 query=q,
