@@ -21,7 +21,7 @@ from ._budget import HourlyBudget
 from ._constants import BURST_LIMIT, BURST_WINDOW
 from ._limiter import Clock
 from ._ratelimit_headers import RateLimitInfo
-from ._slot import DONE, Done, Slot
+from ._slot import DONE, NO_SLOT, Done, NoSlot, Slot
 from .exceptions import RateLimitBudgetError
 
 if TYPE_CHECKING:
@@ -272,7 +272,7 @@ class RateLimiter:
             self._sends.remove(stamp)
         self._sends.append(now)  # every stamp is <= now, so the deque stays sorted
 
-    def slot(self, *, max_wait: float | None = None, deadline: float | None = None) -> Slot:
+    def slot(self, *, max_wait: float | None = None, deadline: float | None = None) -> Slot | NoSlot:
         """Acquire a send and hold its place in the burst window until the ``async with`` exits.
 
         The transport wraps each HTTP attempt in this. A held send never leaves the window before
@@ -280,6 +280,8 @@ class RateLimiter:
         Entering raises :class:`RateLimitBudgetError` as :meth:`acquire` does (``max_wait`` and
         ``deadline`` as there).
         """
+        if not self._enabled:
+            return NO_SLOT  # acquire() would record nothing: skip the per-request awaitables
         return Slot(self, max_wait, deadline)
 
     def _hold(self, stamp: float) -> None:

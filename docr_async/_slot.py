@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from collections.abc import Generator
 
-__all__ = ["DONE", "Done", "Slot"]
+__all__ = ["DONE", "NO_SLOT", "Done", "NoSlot", "Slot"]
 
 
 class Done:
@@ -21,6 +21,21 @@ class Done:
 
 
 DONE = Done()
+
+
+class NoSlot:
+    """The slot of a disabled limiter: enters and exits at once, holds nothing (shared, stateless)."""
+
+    __slots__ = ()
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
+NO_SLOT = NoSlot()
 
 
 class _Holder(Protocol):

@@ -563,6 +563,20 @@ async def test_disabled_never_waits(clock: FakeClock) -> None:
     assert limiter.latest == budget(0, 3000)  # but the budget is still recorded for client.rate_limit
 
 
+async def test_disabled_slots_never_wait_and_hold_nothing(clock: FakeClock) -> None:
+    limiter = make_limiter(clock, enabled=False, burst_limit=1, max_wait=0)
+    limiter.pause(600)
+
+    async def send() -> None:
+        async with limiter.slot(max_wait=0):
+            await asyncio.sleep(0)
+
+    await asyncio.gather(*(send() for _ in range(50)))
+    assert clock.sleeps == []
+    assert limiter.in_window == 0
+    assert limiter.slot() is limiter.slot()  # one shared, stateless slot: nothing allocated per request
+
+
 # --------------------------------------------------------------------------- cancellation
 
 
