@@ -10,10 +10,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import anyio
-
 from ..names import validate_registry_name
-from ._groups import collapse
+from ._scan import list_repositories
 from .decisions import RepositoryDecisions
 from .deletions import RepositoryPlan, plan_repository
 from .plan import CleanupPlan, Deletion, Kept, expected_freed_bytes
@@ -151,27 +149,14 @@ async def _scan(
         raise TypeError(f"policy must be a RetentionPolicy or RetentionRules, not {type(policy).__name__}")
     every = [repo.name async for repo in client.repositories.list(registry)]
     names = [name for name in every if policy.selects_repository(name)]
-    scanned: dict[str, tuple[list[Tag], list[Manifest]]] = {}
-    gate = anyio.CapacityLimiter(max(1, concurrency))
-
-    async def scan(name: str) -> None:
-        async with gate:
-            listed = all_tags or _lists_tags(policy, name)
-            tags = await client.tags.list(name, registry=registry).collect() if listed else []
-            manifests = await client.manifests.list(name, registry=registry).collect()
-        scanned[name] = (tags, manifests)
-        if on_repository is not None:
-            on_repository(name, len(scanned), len(names))
-
-    failure: BaseException | None = None
-    try:
-        async with anyio.create_task_group() as group:
-            for name in names:
-                group.start_soon(scan, name)
-    except BaseExceptionGroup as group_error:
-        failure = collapse(group_error)
-    if failure is not None:
-        raise failure
+    scanned = await list_repositories(
+        client,
+        registry,
+        names,
+        wants_tags=lambda name: all_tags or _lists_tags(policy, name),
+        concurrency=concurrency,
+        on_listed=on_repository,
+    )
     return every, scanned
 
 

@@ -31,12 +31,10 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import anyio
-
 from ..models import GCType, Manifest
 from ..names import validate_registry_name
 from ..resources import DEFAULT_GC_TYPE
-from ._groups import collapse
+from ._scan import list_repositories
 from ._usage_report import RepositoryListing, RepositoryUsage, UsageProgress, UsageReport, assumption
 from .plan import DeletionKind
 from .policy import RetentionPolicy
@@ -268,26 +266,18 @@ async def disk_usage(
     found = await client.registries.get(registry)
     name = found.name or registry or ""
     names = [repo.name async for repo in client.repositories.list(name)]
-    listed: dict[str, RepositoryListing] = {}
-    gate = anyio.CapacityLimiter(max(1, concurrency))
-
-    async def scan(repository: str) -> None:
-        async with gate:
-            manifests = await client.manifests.list(repository, registry=name).collect()
-            tags = await client.tags.list(repository, registry=name).collect() if rules is not None else []
-        listed[repository] = RepositoryListing(name=repository, manifests=manifests, tags=tags)
-        if progress is not None:
-            progress(repository, len(listed), len(names))
-
-    failure: BaseException | None = None
-    try:
-        async with anyio.create_task_group() as group:
-            for repository in names:
-                group.start_soon(scan, repository)
-    except BaseExceptionGroup as group_error:
-        failure = collapse(group_error)
-    if failure is not None:
-        raise failure
+    lists = await list_repositories(
+        client,
+        name,
+        names,
+        wants_tags=lambda _: rules is not None,
+        concurrency=concurrency,
+        on_listed=progress,
+    )
+    listed = {
+        repository: RepositoryListing(name=repository, manifests=manifests, tags=tags)
+        for repository, (tags, manifests) in lists.items()
+    }
     return compute_usage(
         name,
         [listed[n] for n in sorted(listed)],
