@@ -7,8 +7,10 @@
 ``os.getppid()`` marks the start and the end of the measured requests, so callgrind's second dump
 holds exactly them (start-up, imports and warm-up land in the first). The minimal server runs in
 its own process, which valgrind does not follow. Paths: ``plain`` (aiohttp ``get`` +
-``raise_for_status()`` + ``json()``), ``transport`` (``core.request``, an ``APIResponse``) and
-``full`` (``await client.tags.list(...)``, a ``Page`` of 20 typed ``Tag`` models).
+``raise_for_status()`` + ``json()``), ``transport`` (``core.request``, an ``APIResponse``),
+``structure`` (the transport, then the listing's structuring hook on the 20 tags: no names, pager
+or ``Page``) and ``full`` (``await client.tags.list(...)``, a ``Page`` of 20 typed ``Tag`` models).
+``--concurrency`` runs that many requests in flight (``asyncio.gather`` of workers).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from docr_async import DOCRClient, RateLimiter
+from docr_async.models import Tag
 
 from ._fake import REGISTRY, REPOSITORY
 from .overhead import PER_PAGE
@@ -29,7 +32,7 @@ from .overhead_minimal import MinimalServer
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-PATHS = ("plain", "transport", "full")
+PATHS = ("plain", "transport", "structure", "full")
 
 
 async def _run(server: MinimalServer, path: str, n: int, concurrency: int) -> None:
@@ -52,6 +55,12 @@ async def _run(server: MinimalServer, path: str, n: int, concurrency: int) -> No
             response = await client._core.request("GET", tail, params=params)
             return len(response.data["tags"])
 
+        structure_tags = client._core.items_hook(Tag)
+
+        async def structure() -> int:
+            response = await client._core.request("GET", tail, params=params)
+            return len(structure_tags(response.data["tags"]))
+
         async def full() -> int:
             page = await client.tags.list(REPOSITORY, registry=REGISTRY, per_page=PER_PAGE)
             return len(page.items)
@@ -59,6 +68,7 @@ async def _run(server: MinimalServer, path: str, n: int, concurrency: int) -> No
         calls: dict[str, Callable[[], Awaitable[int]]] = {
             "plain": plain,
             "transport": transport,
+            "structure": structure,
             "full": full,
         }
         call = calls[path]
