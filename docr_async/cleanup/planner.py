@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ..names import validate_registry_name
-from ._scan import list_repositories
+from ._scan import Listings, list_repositories
 from .decisions import RepositoryDecisions
 from .deletions import RepositoryPlan, plan_repository
 from .plan import CleanupPlan, Deletion, Kept, expected_freed_bytes
@@ -143,7 +143,7 @@ async def _scan(
     concurrency: int,
     on_repository: ScanProgress | None,
     all_tags: bool,
-) -> tuple[list[str], dict[str, tuple[list[Tag], list[Manifest]]]]:
+) -> tuple[list[str], Listings]:
     """Every repository's name, and the full listings of those the policy selects."""
     if not isinstance(policy, RetentionPolicy | RetentionRules):
         raise TypeError(f"policy must be a RetentionPolicy or RetentionRules, not {type(policy).__name__}")
