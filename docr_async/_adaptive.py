@@ -14,12 +14,27 @@ client really gets and paces it there:
   converge in two rounds of 429s rather than four), and never below ``min_limit``. The 429s of
   requests that were already in flight when the first one arrived say nothing new: while the shared
   pause set by that 429 lasts, further 429s do not lower the limit again.
-* **Increase (probe).** Each window of ``window`` seconds without a 429 in which the limit held a
-  send back (the client wanted more) raises the limit by ``step`` of itself (kept as a fraction, so
-  many processes with small shares together still raise the token's total by only ``step``); after
-  three such windows in a row the step doubles with every further one, up to the configured limit.
-  A 429 resets the count. So processes sharing a token probe gently, and a client left alone
-  returns to the full limit within a few windows once the 429s have stopped.
+* **Measure.** DigitalOcean's ``ratelimit-remaining`` is the token's hourly budget, shared by
+  everyone using the token: while the hour's oldest request has not expired (the reported reset
+  stays put), its drop over the last window, less this client's own counted requests, is what the
+  token's other users sent (:class:`~docr_async._token_usage.TokenUsage`). So the controller
+  knows how full the token's window is without waiting for a 429. With it, a burst 429 also tells
+  what the token's window holds (this client's sends plus the others'), the **carried** ceiling,
+  which starts at the configured limit and is raised by any window the token carried without a 429.
+* **Increase (refill).** With a measurement, while the limit held a send back and no 429 came for
+  a window, the limit becomes this client's sends times ``carried / the token's sends`` in the last
+  window: when others send less (a process finished), each remaining process takes up the freed
+  room in proportion to its share, as the others' sends leave the window, so together they never
+  claim it twice; a process left alone is back at the configured limit one window after the
+  others stopped. At the configured ceiling nothing is probed: there is nothing to find.
+* **Increase (probe).** Without a measurement (no headers; or the hour's oldest request expires
+  all the time, as for a token busy for more than an hour), or when the token is at a carried
+  ceiling below the configured limit, each window of ``window`` seconds without a 429 in which the
+  limit held a send back raises the limit by ``step`` of itself (with a measurement, times this
+  client's share of the token's sends, so processes sharing a token together raise its total by
+  about one step); after three such windows in a row the step doubles with every further one, up
+  to the configured limit. A 429 resets the count. So a client left alone returns to the full
+  limit within a few windows once the 429s have stopped.
 * **Pacing.** When a shared pause ends, the server frees its window one expired request at a time,
   so the waiting sends are not released all at once (which would draw another round of 429s):
   consecutive sends are at least ``window / (4 x limit)`` apart, for one window after the pause
@@ -37,6 +52,8 @@ I/O.
 from __future__ import annotations
 
 import math
+
+from ._token_usage import TokenUsage
 
 __all__ = ["BurstController"]
 
@@ -90,6 +107,13 @@ class BurstController:
         self._pause_end = 0.0
         self._pace_until = 0.0
         self._next_release = 0.0
+        self.usage = TokenUsage(self.window)
+        """What the token sent in the last window, from the reported hourly budget (:meth:`report`)."""
+        self._carried = float(configured)
+        """What the token's window holds: the configured limit until a 429 with a measurement
+        shows less, then the most the token carried in a window without a 429 here."""
+        self._last_429 = -math.inf
+        self._why = "no burst 429 for a window"
 
     # ------------------------------------------------------------------ feedback
 
@@ -104,8 +128,15 @@ class BurstController:
         """
         self._period_429 = True
         self._clean = 0
+        self._last_429 = now
         if echo:
             return None
+        usage = self._measure(now)
+        if usage is not None:
+            # The token's window is full now: it carries no more than this client's sends plus
+            # what the others sent in the last window.
+            full = in_window + usage[1] - usage[0]
+            self._carried = min(self._carried, full)
         estimate = math.floor(self._decrease * in_window)
         floor = math.ceil(self.limit / _MAX_CUT)
         new = max(self._min, min(self.limit - 1, max(estimate, floor)))
@@ -133,17 +164,77 @@ class BurstController:
             self._period_start = now
         changed: int | None = None
         if now - self._period_start >= self.window:
-            if not self._period_429 and self._period_binding and self.limit < self.configured:
-                self._clean += 1
-                step = self._first_step * 2 ** max(0, self._clean - _GENTLE_WINDOWS)
-                self._level = min(float(self.configured), self._level * (1 + min(step, 1.0)))
-                if math.floor(self._level) != self.limit:
-                    self.limit = math.floor(self._level)
-                    changed = self.limit
-            self._period_start = now
-            self._period_binding = False
-            self._period_429 = False
+            changed = self._probe(now)
         self._period_binding = self._period_binding or binding
+        if binding and self.limit < self.configured and now - self._last_429 >= self.window:
+            changed = self._refill(now) or changed
+        return changed
+
+    @property
+    def why(self) -> str:
+        """Why the limit last went up: a probe after a clean window, or a refill."""
+        return self._why
+
+    def report(self, now: float, remaining: int | None, reset_ts: float | None) -> None:
+        """Record a response's ``ratelimit-remaining`` and ``ratelimit-reset`` (epoch seconds)."""
+        self.usage.report(now, remaining, reset_ts)
+
+    def _measure(self, now: float) -> tuple[float, float] | None:
+        """This client's and the token's sends in the last window, per window (``None``: unknown)."""
+        usage = self.usage.recent(now)
+        if usage is None or usage.span < self.window / 2:
+            return None
+        per_window = self.window / usage.span
+        return usage.mine * per_window, usage.total * per_window
+
+    def _set_level(self, level: float) -> int | None:
+        self._level = min(float(self.configured), level)
+        new = max(self._min, math.floor(self._level))
+        if new == self.limit:
+            return None
+        self.limit = new
+        return new
+
+    def _refill(self, now: float) -> int | None:
+        """Take up, in proportion to this client's share, what the token carried before."""
+        usage = self._measure(now)
+        if usage is None:
+            return None
+        mine, total = usage
+        if not self._period_429:  # a window without a 429 here: the token carried this much
+            self._carried = min(float(self.configured), max(self._carried, total))
+        if total <= 0:
+            return None
+        target = mine * self._carried / total
+        if target < self.limit + 1:
+            return None
+        self._why = f"the token's other users sent {total - mine:.0f} in the last window"
+        return self._set_level(target)
+
+    def _step(self) -> float:
+        """The probe's step: ``step`` for the first clean windows in a row, then doubling."""
+        return min(self._first_step * 2.0 ** max(0, self._clean - _GENTLE_WINDOWS), 1.0)
+
+    def _probe(self, now: float) -> int | None:
+        """Close a window of sends; raise the limit a step when it held sends back without a 429."""
+        changed: int | None = None
+        if not self._period_429 and self._period_binding and self.limit < self.configured:
+            self._clean += 1
+            self._why = "no burst 429 for a window"
+            usage = self._measure(now)
+            if usage is None:
+                changed = self._set_level(self._level * (1 + self._step()))
+            elif usage[1] >= self._carried and self._carried < self.configured:
+                # The token is at what it carried before its last 429 here: probe whether it
+                # carries more now, with a share of the step in proportion to this client's
+                # share of the token's sends, so processes sharing a token together raise its
+                # total by about one step. (Below that, the refill takes up the room; at the
+                # configured limit there is nothing to find.)
+                share = min(usage[0] / usage[1], 1.0)
+                changed = self._set_level(self._level * (1 + self._step() * share))
+        self._period_start = now
+        self._period_binding = False
+        self._period_429 = False
         return changed
 
     # ------------------------------------------------------------------ pacing

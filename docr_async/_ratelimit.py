@@ -243,7 +243,8 @@ class RateLimiter:
                     return None
                 self._sends.append(now)
                 if self._controller is not None:
-                    self._adapted(self._controller.tick(now, binding=held), "no burst 429 for a window")
+                    controller = self._controller
+                    self._adapted(controller.tick(now, binding=held), controller.why)
                     self._controller.released(now)
                 return now
             held = held or reason.startswith(("burst", "paced"))
@@ -359,7 +360,10 @@ class RateLimiter:
         Returns:
             The info as believed (bounded), to report in errors and pages.
         """
-        return self._budget.update(info)
+        believed = self._budget.update(info)
+        if self._controller is not None and believed is not None and believed.reset_at is not None:
+            self._controller.report(self._clock(), believed.remaining, believed.reset_at.timestamp())
+        return believed
 
     def trusted(self, info: RateLimitInfo | None) -> RateLimitInfo | None:
         """Return ``info`` without what cannot be true (logged as a WARNING once per limiter).

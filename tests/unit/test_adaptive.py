@@ -7,44 +7,66 @@ import asyncio
 import logging
 import math
 from collections import deque
+from datetime import UTC, datetime
+from typing import NamedTuple
 
 import pytest
 
 from docr_async._adaptive import BurstController
 from docr_async._ratelimit import RateLimiter
+from docr_async._ratelimit_headers import RateLimitInfo
 
 from ._clock import START, FakeClock
 
 WINDOW = 60.0
 LATENCY = 0.05
+HOURLY = 100_000
+"""The hourly budget the simulated server reports (out of reach: only the burst window limits)."""
 
 
 class SimServer:
-    """A server-side sliding burst window (as DigitalOcean's): 429 with Retry-After when full."""
+    """A server-side sliding burst window (as DigitalOcean's): 429 with Retry-After when full.
 
-    def __init__(self, clock: FakeClock, limit: int) -> None:
+    ``headers`` chooses the ``ratelimit-*`` headers of its responses: ``"none"``; ``"hourly"``
+    (the token's hourly budget, as DigitalOcean reports it, with a reset that stays put while the
+    hour's oldest request has not expired); ``"moving"`` (the same, but the oldest request expires
+    between any two responses, as for a token busy for more than an hour: nothing can be measured).
+    A burst 429 reports ``remaining: 0`` and is not counted against the hour.
+    """
+
+    def __init__(self, clock: FakeClock, limit: int, *, headers: str = "none") -> None:
         self.clock = clock
         self.limit = limit
+        self.headers = headers
         self.accepted: deque[float] = deque()
         self.arrivals: list[tuple[float, int]] = []
+        self.hourly = 0
 
-    def arrive(self) -> tuple[int, float | None]:
+    def arrive(self) -> tuple[int, float | None, RateLimitInfo | None]:
         now = self.clock.now
         while self.accepted and self.accepted[0] + WINDOW <= now:
             self.accepted.popleft()
         if len(self.accepted) >= self.limit:
             self.arrivals.append((now, 429))
-            return 429, max(1.0, math.ceil(self.accepted[0] + WINDOW - now))
+            return 429, max(1.0, math.ceil(self.accepted[0] + WINDOW - now)), self._info(0)
         self.accepted.append(now)
         self.arrivals.append((now, 200))
-        return 200, None
+        self.hourly += 1
+        return 200, None, self._info(HOURLY - self.hourly)
+
+    def _info(self, remaining: int) -> RateLimitInfo | None:
+        if self.headers == "none":
+            return None
+        reset = START + 3600 + (len(self.arrivals) if self.headers == "moving" else 0)
+        return RateLimitInfo(limit=HOURLY, remaining=remaining, reset_at=datetime.fromtimestamp(reset, UTC))
 
     def count(self, status: int, start: float, end: float) -> int:
         return sum(1 for t, s in self.arrivals if s == status and start <= t < end)
 
 
 async def run(limiter: RateLimiter, server: SimServer, clock: FakeClock, n: int, tasks: int = 8) -> None:
-    """``tasks`` workers send until ``n`` requests succeeded, retrying 429s as the transport does."""
+    """``tasks`` workers send until ``n`` requests succeeded, as the transport does: every
+    response's headers to the limiter, and a 429 retried after the limiter's pause."""
     todo = iter(range(n))
 
     async def worker() -> None:
@@ -52,11 +74,12 @@ async def run(limiter: RateLimiter, server: SimServer, clock: FakeClock, n: int,
             while True:
                 async with limiter.slot():
                     await clock.sleep(LATENCY / 2)  # on the way
-                    status, retry_after = server.arrive()
+                    status, retry_after, info = server.arrive()
                     await clock.sleep(LATENCY / 2)  # the response comes back
+                limiter.update(info)
                 if status == 200:
                     break
-                limiter.wait_for_429(retry_after, None)
+                limiter.wait_for_429(retry_after, info)
 
     await asyncio.gather(*(worker() for _ in range(tasks)))
 
@@ -67,11 +90,12 @@ def make(clock: FakeClock, *, adaptive: bool = True, limit: int = 250) -> RateLi
     )
 
 
-async def test_alone_at_the_default_limit_no_slowdown() -> None:
+@pytest.mark.parametrize("headers", ["none", "hourly", "moving"])
+async def test_alone_at_the_default_limit_no_slowdown(headers: str) -> None:
     ends = {}
     for adaptive in (True, False):
         clock = FakeClock()
-        server = SimServer(clock, 250)
+        server = SimServer(clock, 250, headers=headers)
         limiter = make(clock, adaptive=adaptive)
         await run(limiter, server, clock, 1000)
         assert server.count(429, START, math.inf) == 0
@@ -80,12 +104,15 @@ async def test_alone_at_the_default_limit_no_slowdown() -> None:
     assert ends[True] == ends[False]  # the same virtual schedule, to the microsecond
 
 
-async def test_limit_halves_mid_run_converges_within_a_few_windows(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize("headers", ["none", "hourly", "moving"])
+async def test_limit_halves_mid_run_converges_within_a_few_windows(
+    caplog: pytest.LogCaptureFixture, headers: str
+) -> None:
     caplog.set_level(logging.DEBUG, logger="docr_async.ratelimit")
     results = {}
     for adaptive in (True, False):
         clock = FakeClock()
-        server = SimServer(clock, 250)
+        server = SimServer(clock, 250, headers=headers)
         limiter = make(clock, adaptive=adaptive)
 
         async def halve(server: SimServer = server, clock: FakeClock = clock) -> None:
@@ -110,9 +137,10 @@ async def test_limit_halves_mid_run_converges_within_a_few_windows(caplog: pytes
     assert "effective burst limit now" in caplog.text  # every change is logged at DEBUG
 
 
-async def test_raises_the_limit_again_when_429s_stop() -> None:
+@pytest.mark.parametrize("headers", ["none", "hourly", "moving"])
+async def test_raises_the_limit_again_when_429s_stop(headers: str) -> None:
     clock = FakeClock()
-    server = SimServer(clock, 100)
+    server = SimServer(clock, 100, headers=headers)
     limiter = make(clock)
 
     async def restore() -> None:
@@ -207,30 +235,92 @@ async def test_stray_429s_never_push_the_limit_below_a_tenth() -> None:
     assert small.effective_burst_limit == 1  # a tenth of 5 rounds down to 0: never below one
 
 
-async def test_processes_sharing_a_token_settle_under_its_limit_with_few_429s() -> None:
-    # Four processes, each configured with the token's full limit, share one server window (the
-    # real proportions: 250 per minute, 8 tasks each). Together they must keep close to the limit
-    # without a stream of 429s; without adaptation they overrun it.
+async def sharing(counts: list[int], *, headers: str, adaptive: bool = True) -> Shared:
+    """Processes, each configured with the token's full limit (250 per minute, 8 tasks each),
+    share one server window; ``counts[i]`` is what process ``i`` has to send."""
+    clock = FakeClock()
+    server = SimServer(clock, 250, headers=headers)
+    limiters = [make(clock, adaptive=adaptive) for _ in counts]
+    ends = [0.0] * len(counts)
+    shared: list[int] = []  # the effective limits when the first process finished
+
+    async def process(i: int) -> None:
+        await run(limiters[i], server, clock, counts[i])
+        ends[i] = clock.now
+        if not shared:  # the first to finish: every process was busy until now
+            shared.extend(limiter.effective_burst_limit or 0 for limiter in limiters)
+
+    await asyncio.gather(*(process(i) for i in range(len(counts))))
+    return Shared(server, limiters, ends, shared)
+
+
+class Shared(NamedTuple):
+    """What :func:`sharing` ran: the server, each process's limiter and end time, and the
+    effective limits when the first process finished (while every process was busy)."""
+
+    server: SimServer
+    limiters: list[RateLimiter]
+    ends: list[float]
+    limits_while_shared: list[int]
+
+
+@pytest.mark.parametrize(
+    ("headers", "most_429s", "least_per_window"),
+    [("none", 0.05, 0.9), ("moving", 0.05, 0.9), ("hourly", 0.025, 0.95)],
+)
+async def test_processes_sharing_a_token_settle_under_its_limit_with_few_429s(
+    headers: str, most_429s: float, least_per_window: float
+) -> None:
+    # Together they must keep close to the limit without a stream of 429s; without adaptation
+    # they overrun it. With the token's hourly budget in the headers, each process also knows
+    # what the others send, so they fill the window closer and stop probing past it.
     results = {}
     for adaptive in (True, False):
-        clock = FakeClock()
-        server = SimServer(clock, 250)
-        limiters = [make(clock, adaptive=adaptive) for _ in range(4)]
-        ends: list[float] = []
-
-        async def process(limiter: RateLimiter, server: SimServer, ends: list[float]) -> None:
-            await run(limiter, server, server.clock, 750)
-            ends.append(server.clock.now)
-
-        await asyncio.gather(*(process(limiter, server, ends) for limiter in limiters))
+        server, _, ends, shared = await sharing([750] * 4, headers=headers, adaptive=adaptive)
         served = server.count(200, START, math.inf)
         throttled = server.count(429, START, math.inf)
         steady = server.count(200, START + WINDOW, min(ends))  # after the first window, all busy
         results[adaptive] = (served, throttled, steady / (min(ends) - START - WINDOW) * WINDOW)
-        if adaptive:
-            assert sum(limiter.effective_burst_limit or 0 for limiter in limiters) <= 250 * 1.1
+        if adaptive:  # while all were busy (the last ones then take up the finished ones' shares)
+            assert sum(shared) <= 250 * 1.1
     served, throttled, per_window = results[True]
     assert served == 4 * 750
-    assert throttled <= 0.05 * (served + throttled)
-    assert per_window >= 0.9 * 250  # close to the token's limit while all four are busy
+    assert throttled <= most_429s * (served + throttled)
+    assert per_window >= least_per_window * 250  # close to the token's limit while all four are busy
     assert throttled < results[False][1] / 4  # far fewer 429s than four unadapted processes
+
+
+async def test_with_the_hourly_headers_processes_stop_drawing_429s_once_settled() -> None:
+    server, _, ends, _ = await sharing([1500] * 8, headers="hourly")
+    settled = START + 3 * WINDOW
+    assert server.count(429, settled, math.inf) == 0  # no probing past a full token
+    assert server.count(200, settled, min(ends)) >= 0.95 * 250 * (min(ends) - settled) / WINDOW
+
+
+async def test_a_process_takes_up_the_share_of_one_that_finished() -> None:
+    # Two processes share the token; one finishes early. With the token's hourly budget in the
+    # headers, the other sees the token's window empty out and takes up the freed share as it
+    # frees (in proportion, so several remaining processes never claim it twice), back to the
+    # configured limit once the other's sends have left the window. Without them it can only
+    # probe upwards, a few percent per clean window.
+    served_after = {}
+    for headers in ("hourly", "none"):
+        server, limiters, ends, _ = await sharing([500, 2500], headers=headers)
+        gone = ends[0] + WINDOW  # the finished process's last sends have left the window
+        served_after[headers] = server.count(200, gone, gone + WINDOW)
+        if headers == "hourly":
+            assert limiters[1].effective_burst_limit == 250
+            assert server.count(429, ends[0], math.inf) == 0
+    assert served_after["hourly"] >= 0.95 * 250
+    assert served_after["none"] < 0.8 * 250
+
+
+async def test_a_moving_hourly_reset_measures_nothing_and_changes_nothing() -> None:
+    # A token busy for more than an hour: its oldest request expires between any two responses,
+    # so the budget's drop says nothing about what anyone sent. The limiter then acts on 429s
+    # alone: the very same virtual schedule as without any headers.
+    schedules = {}
+    for headers in ("moving", "none"):
+        server, limiters, ends, _ = await sharing([500, 1500], headers=headers)
+        schedules[headers] = (server.arrivals, ends, [limiter.effective_burst_limit for limiter in limiters])
+    assert schedules["moving"] == schedules["none"]

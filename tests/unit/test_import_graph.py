@@ -117,6 +117,8 @@ def test_find_cycle_reports_a_type_checking_only_cycle(tmp_path: Path) -> None:
             },
         ),
         ("docr_async._limiter", {"docr_async._ratelimit_headers"}),  # the protocol: a leaf
+        ("docr_async._token_usage", set()),  # pure arithmetic on reported budgets
+        ("docr_async._adaptive", {"docr_async._token_usage"}),  # pure: no clock, limiter or I/O
         (
             "docr_async._core",
             {

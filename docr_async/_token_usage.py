@@ -1,0 +1,107 @@
+"""What the rest of a token's users send, read from the hourly budget: pure, clock-free logic.
+
+DigitalOcean's ``ratelimit-remaining`` is the token's hourly budget, shared by every process and
+program that uses the token. While the oldest request of the sliding hour has not expired (the
+reported ``ratelimit-reset`` stays the same), nothing is added back to it, so the drop of the
+lowest ``remaining`` reported between two moments is exactly what the token sent in between, by
+anyone. Take away what this client sent in between and the rest is what the others sent.
+:class:`TokenUsage` makes that measurement period by period for the adaptive burst limiter
+(:class:`~docr_async._adaptive.BurstController`) over the last burst window, so it knows how
+full the token's window is instead of having to learn it from 429s alone.
+
+What counts as "this client sent" is the responses it saw with a ``remaining`` above zero: a burst
+429 reports ``remaining: 0`` and (on FakeDOCR, and probably on DigitalOcean) is not counted. If
+the server did count 429s, they would show as the others' sends: the estimate errs towards a
+fuller window, the safe side. A request whose response never came back (a dropped connection)
+errs the same way. Requests in flight at either end of the window make the split between "mine" and
+"others" uncertain by at most the client's concurrency; nothing else does.
+
+When the measurement is impossible (no ``ratelimit-*`` headers; the oldest request expired during
+the window, as it does all the time for a token busy for more than an hour), :meth:`recent`
+returns ``None`` and the limiter falls back to what 429s tell it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import attrs
+
+__all__ = ["TokenUsage", "WindowUsage"]
+
+
+@attrs.frozen
+class WindowUsage:
+    """What the token sent in the last window, as far as the reports reach back.
+
+    Attributes:
+        total: Requests the server counted against the token in the span, by anyone.
+        mine: This client's counted requests among them.
+        span: The seconds the measurement covers (at most the window).
+    """
+
+    total: int
+    mine: int
+    span: float
+
+    @property
+    def others(self) -> int:
+        """Requests the rest of the token's users sent in the span (never below zero)."""
+        return max(0, self.total - self.mine)
+
+
+class TokenUsage:
+    """Measures, over a sliding window, the token's requests and this client's share of them."""
+
+    __slots__ = ("_low", "_mine", "_reset", "_samples", "window")
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        """The span measured: the burst window, in seconds."""
+        self._reset: float | None = None
+        """The ``ratelimit-reset`` (epoch seconds) the current run of reports shares."""
+        self._low: int | None = None
+        """The lowest ``remaining`` reported under ``_reset``: the server's newest count."""
+        self._mine = 0
+        """This client's counted responses so far."""
+        self._samples: deque[tuple[float, int, int]] = deque()
+        """``(time, low, mine)`` at each report under ``_reset`` in the last window, oldest first."""
+
+    def report(self, now: float, remaining: int | None, reset_ts: float | None) -> None:
+        """Record one response's ``ratelimit-remaining`` and ``ratelimit-reset`` (epoch seconds).
+
+        A response without both, or with ``remaining`` 0 (a 429, or an exhausted hour), was not
+        counted or says nothing; it is ignored. A report with an earlier reset than the current
+        one was overtaken by a newer response; only its count is kept.
+        """
+        if remaining is None or reset_ts is None or remaining <= 0:
+            return
+        self._mine += 1
+        if self._reset is not None and reset_ts < self._reset:
+            return
+        if reset_ts != self._reset or self._low is None:
+            # The oldest request expired (or this is the first report): the budget grew back by
+            # an unknown amount, so no drop can be measured across this point.
+            self._reset = reset_ts
+            self._low = remaining
+            self._samples.clear()
+        else:
+            self._low = min(self._low, remaining)
+        samples = self._samples
+        samples.append((now, self._low, self._mine))
+        while samples[0][0] < now - self.window:
+            samples.popleft()
+
+    def recent(self, now: float) -> WindowUsage | None:
+        """What the token sent from the oldest report of the last window until now.
+
+        ``None`` when nothing can be measured: fewer than two reports in the window since the
+        oldest request of the hour last expired.
+        """
+        samples = self._samples
+        while samples and samples[0][0] < now - self.window:
+            samples.popleft()
+        if len(samples) < 2 or self._low is None:
+            return None
+        start, low, mine = samples[0]
+        return WindowUsage(total=max(0, low - self._low), mine=self._mine - mine, span=now - start)
