@@ -369,12 +369,15 @@ def run(ctx: Context) -> Section:
         "Alone, a process never sees a burst 429 and adaptation changes nothing. Sharing the token, "
         "each local limiter believes it owns the whole window: together they overrun it, and after "
         "each Retry-After pause every waiting task goes out at once. The adaptive limiter lowers "
-        "its own limit to 95% of what it got out of the window when the 429 came, probes back up "
-        "after clean windows and spreads its sends while lowered; the Redis limiter keeps one "
-        "window for all processes, so the server's is never overrun. What the adaptive rows lose is "
-        "mostly the end: the shares the processes settle on are unequal (whoever got more of the "
-        "first window keeps more), so the one with the smallest share finishes last, alone, still "
-        "at its lowered limit, and climbs back only a few percent per window.",
+        "its own limit to 95% of what it got out of the window when the 429 came and spreads its "
+        "sends while lowered; from the token's hourly `ratelimit-remaining` (shared by every "
+        "process) it reads what the others send, so when one process finishes the others take up "
+        "its share as its sends leave the window, and processes that fill the token stop probing "
+        "past it. The Redis limiter keeps one window for all processes, so the server's is never "
+        "overrun. What the adaptive rows still lose is the first window's round of 429s (each "
+        "process learns its share from one) and a few slots while the last process takes up the "
+        "others' shares: at 2 processes the job is exactly six windows of work, so the few sends "
+        "pushed past the sixth window cost most of a window of wall time.",
     ]
     section.seconds = clock.elapsed
     return section

@@ -21,6 +21,8 @@ client really gets and paces it there:
   knows how full the token's window is without waiting for a 429. With it, a burst 429 also tells
   what the token's window holds (this client's sends plus the others'), the **carried** ceiling,
   which starts at the configured limit and is raised by any window the token carried without a 429.
+  A drop of more than two configured windows in one window is not a count of requests (a proxy,
+  or a server that weighs them): it is ignored, as if there were no headers.
 * **Increase (refill).** With a measurement, while the limit held a send back and no 429 came for
   a window, the limit becomes this client's sends times ``carried / the token's sends`` in the last
   window: when others send less (a process finished), each remaining process takes up the freed
@@ -61,6 +63,8 @@ _GENTLE_WINDOWS = 3
 """Clean windows in a row that raise the limit by ``step`` only; the step doubles after them."""
 _MAX_CUT = 4
 """One burst 429 lowers the limit to no less than a quarter of it."""
+_IMPOSSIBLE = 2
+"""A budget that dropped by more than this many configured windows in one window is not a count."""
 _PACE_SPREAD = 4
 """While pacing, consecutive sends are at least ``window / (_PACE_SPREAD x limit)`` apart."""
 
@@ -183,6 +187,10 @@ class BurstController:
         """This client's and the token's sends in the last window, per window (``None``: unknown)."""
         usage = self.usage.recent(now)
         if usage is None or usage.span < self.window / 2:
+            return None
+        if usage.total > _IMPOSSIBLE * self.configured:
+            # More than a burst window can hold: the budget does not count requests one by one
+            # (a proxy, or a server that weighs them), so it says nothing about the window.
             return None
         per_window = self.window / usage.span
         return usage.mine * per_window, usage.total * per_window

@@ -57,8 +57,11 @@ class SimServer:
     def _info(self, remaining: int) -> RateLimitInfo | None:
         if self.headers == "none":
             return None
+        if self.headers == "weighed":  # a budget that drops by 1000 a request: not a count
+            remaining = max(0, HOURLY * 1000 - 1000 * self.hourly) if remaining else 0
         reset = START + 3600 + (len(self.arrivals) if self.headers == "moving" else 0)
-        return RateLimitInfo(limit=HOURLY, remaining=remaining, reset_at=datetime.fromtimestamp(reset, UTC))
+        reset_at = datetime.fromtimestamp(reset, UTC)
+        return RateLimitInfo(limit=HOURLY * 1000, remaining=remaining, reset_at=reset_at)
 
     def count(self, status: int, start: float, end: float) -> int:
         return sum(1 for t, s in self.arrivals if s == status and start <= t < end)
@@ -315,12 +318,14 @@ async def test_a_process_takes_up_the_share_of_one_that_finished() -> None:
     assert served_after["none"] < 0.8 * 250
 
 
-async def test_a_moving_hourly_reset_measures_nothing_and_changes_nothing() -> None:
-    # A token busy for more than an hour: its oldest request expires between any two responses,
-    # so the budget's drop says nothing about what anyone sent. The limiter then acts on 429s
-    # alone: the very same virtual schedule as without any headers.
+@pytest.mark.parametrize("kind", ["moving", "weighed"])
+async def test_a_budget_that_measures_nothing_changes_nothing(kind: str) -> None:
+    # "moving": a token busy for more than an hour, whose oldest request expires between any two
+    # responses, so the budget's drop says nothing about what anyone sent. "weighed": a budget
+    # that drops by more than a burst window can hold (it does not count requests one by one).
+    # The limiter then acts on 429s alone: the very same virtual schedule as without any headers.
     schedules = {}
-    for headers in ("moving", "none"):
+    for headers in (kind, "none"):
         server, limiters, ends, _ = await sharing([500, 1500], headers=headers)
         schedules[headers] = (server.arrivals, ends, [limiter.effective_burst_limit for limiter in limiters])
-    assert schedules["moving"] == schedules["none"]
+    assert schedules[kind] == schedules["none"]
