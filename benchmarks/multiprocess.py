@@ -284,7 +284,8 @@ def run(ctx: Context) -> Section:
         f"keeps {REAL_TASKS} tasks on the compressed limit ({REAL_TASKS / limit:.0%} of it in flight "
         f"per process, against {REAL_TASKS / REAL_LIMIT:.1%} on DigitalOcean); it has no target.",
         "Limiters: `RateLimiter(adaptive=False)` (the local window alone); `RateLimiter()` (adaptive: "
-        "lowers its limit from burst 429s, paces its sends while lowered); `RedisRateLimiter.from_url(...)` "
+        "lowers its limit from burst 429s, paces its sends while lowered, and reads the others' sends "
+        "from the token's hourly budget in the fake's headers); `RedisRateLimiter.from_url(...)` "
         "(one window in a local redis-server, shared by every process; one Redis round trip per request).",
         "Share of the limit: the best possible wall time, (ceil(work / limit) - 1) x window (the first "
         "burst is free), over the measured one. Wasted: requests served minus tags deleted (429s and "
