@@ -70,11 +70,19 @@ class TokenUsage:
     def report(self, now: float, remaining: int | None, reset_ts: float | None) -> None:
         """Record one response's ``ratelimit-remaining`` and ``ratelimit-reset`` (epoch seconds).
 
-        A response without both, or with ``remaining`` 0 (a 429, or an exhausted hour), was not
-        counted or says nothing; it is ignored. A report with an earlier reset than the current
-        one was overtaken by a newer response; only its count is kept.
+        A response with ``remaining`` 0 (a 429, or an exhausted hour) was not counted; it is
+        ignored. A response without both headers may have been counted without this client
+        knowing it: the measurement starts again after it. A report with an earlier reset than
+        the current one was overtaken by a newer response; only its count is kept.
         """
-        if remaining is None or reset_ts is None or remaining <= 0:
+        if remaining is None or reset_ts is None:
+            # A counted response that says nothing (a proxy, an endpoint without the headers):
+            # it is in the budget's drop but not in this client's count, so it would pass for
+            # another user's send. No drop can be split across it.
+            self._low = None
+            self._samples.clear()
+            return
+        if remaining <= 0:
             return
         self._mine += 1
         if self._reset is not None and reset_ts < self._reset:
