@@ -22,7 +22,8 @@ client really gets and paces it there:
   what the token's window holds (this client's sends plus the others'), the **carried** ceiling,
   which starts at the configured limit and is raised by any window the token carried without a 429.
   A drop of more than two configured windows in one window is not a count of requests (a proxy,
-  or a server that weighs them): it is ignored, as if there were no headers.
+  or a server that weighs them), nor is one of less than half of this client's own counted
+  responses (a header replayed by a proxy): either is ignored, as if there were no headers.
 * **Increase (refill).** With a measurement, while the limit held a send back and no 429 came for
   a window, the limit becomes this client's sends times ``carried / the token's sends`` in the last
   window: when others send less (a process finished), each remaining process takes up the freed

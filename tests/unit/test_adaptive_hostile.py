@@ -79,6 +79,21 @@ async def alone(
     return server, limiter, clock
 
 
+@pytest.mark.parametrize("kind", ["replayed", "some", "account", "jitter"])
+async def test_alone_at_the_configured_limit_hostile_headers_change_nothing(kind: str) -> None:
+    # No burst 429, no change, whatever the headers say: the exact schedule of adaptive=False.
+    ends = {}
+    for adaptive in (True, False):
+        clock = FakeClock()
+        server = HostileServer(clock, 250, kind=kind, other=200)
+        limiter = make(clock, adaptive=adaptive)
+        await run(limiter, server, clock, 1000, tasks=64)
+        assert server.count(429, START, math.inf) == 0
+        assert limiter.effective_burst_limit == 250
+        ends[adaptive] = (server.arrivals, clock.now)
+    assert ends[True] == ends[False]
+
+
 @pytest.mark.parametrize("kind", ["replayed", "some"])
 async def test_a_budget_that_is_not_a_count_of_every_request_changes_nothing(kind: str) -> None:
     # "replayed": the budget never drops, so this client's own responses outnumber the token's
