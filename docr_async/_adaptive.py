@@ -22,7 +22,8 @@ client really gets and paces it there:
   what the token's window holds (this client's sends plus the others'), the **carried** ceiling,
   which starts at the configured limit and is raised by any window the token carried without a 429.
   A drop of more than two configured windows in one window is not a count of requests (a proxy,
-  or a server that weighs them): it is ignored, as if there were no headers.
+  or a server that weighs them), nor is one of less than half of this client's own counted
+  responses (a header replayed by a proxy): either is ignored, as if there were no headers.
 * **Increase (refill).** With a measurement, while the limit held a send back and no 429 came for
   a window, the limit becomes this client's sends times ``carried / the token's sends`` in the last
   window: when others send less (a process finished), each remaining process takes up the freed
@@ -140,7 +141,7 @@ class BurstController:
             # The token's window is full now: it carries no more than this client's sends plus
             # what the others sent in the last window.
             full = in_window + usage[1] - usage[0]
-            self._carried = min(self._carried, full)
+            self._carried = max(float(self._min), min(self._carried, full))
         estimate = math.floor(self._decrease * in_window)
         floor = math.ceil(self.limit / _MAX_CUT)
         new = max(self._min, min(self.limit - 1, max(estimate, floor)))
@@ -188,9 +189,11 @@ class BurstController:
         usage = self.usage.recent(now)
         if usage is None or usage.span < self.window / 2:
             return None
-        if usage.total > _IMPOSSIBLE * self.configured:
-            # More than a burst window can hold: the budget does not count requests one by one
-            # (a proxy, or a server that weighs them), so it says nothing about the window.
+        if usage.total > _IMPOSSIBLE * self.configured or 2 * usage.total < usage.mine:
+            # More than a burst window can hold, or less than half of this client's own counted
+            # responses (only its requests in flight at the start can be missing): the budget
+            # does not count requests one by one (a proxy replaying a header, a server that
+            # weighs them), so it says nothing about the window.
             return None
         per_window = self.window / usage.span
         return usage.mine * per_window, usage.total * per_window
@@ -238,7 +241,7 @@ class BurstController:
                 # share of the token's sends, so processes sharing a token together raise its
                 # total by about one step. (Below that, the refill takes up the room; at the
                 # configured limit there is nothing to find.)
-                share = min(usage[0] / usage[1], 1.0)
+                share = min(usage[0] / usage[1], 1.0) if usage[1] > 0 else 1.0
                 changed = self._set_level(self._level * (1 + self._step() * share))
         self._period_start = now
         self._period_binding = False

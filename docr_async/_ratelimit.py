@@ -341,7 +341,10 @@ class RateLimiter:
     # ----------------------------------------------------------------- feedback
 
     def update(self, info: RateLimitInfo | None) -> RateLimitInfo | None:
-        """Feed the ``ratelimit-*`` headers of a response; ``None`` is ignored.
+        """Feed the ``ratelimit-*`` headers of a response; ``None`` when it had none.
+
+        ``None`` changes no budget; it only restarts the adaptive limiter's measurement of what
+        the token's other users send (the response may have been counted without saying so).
 
         What cannot be true is dropped first (see :meth:`trusted`): a ``reset_at`` more than an
         hourly window ahead counts as missing, a ``remaining`` above ``limit`` as ``limit``.
@@ -361,8 +364,11 @@ class RateLimiter:
             The info as believed (bounded), to report in errors and pages.
         """
         believed = self._budget.update(info)
-        if self._controller is not None and believed is not None and believed.reset_at is not None:
-            self._controller.report(self._clock(), believed.remaining, believed.reset_at.timestamp())
+        if self._controller is not None:
+            reset_at = None if believed is None else believed.reset_at
+            remaining = None if believed is None or reset_at is None else believed.remaining
+            reset_ts = None if reset_at is None else reset_at.timestamp()
+            self._controller.report(self._clock(), remaining, reset_ts)
         return believed
 
     def trusted(self, info: RateLimitInfo | None) -> RateLimitInfo | None:

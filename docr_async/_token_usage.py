@@ -14,11 +14,16 @@ What counts as "this client sent" is the responses it saw with a ``remaining`` a
 the server did count 429s, they would show as the others' sends: the estimate errs towards a
 fuller window, the safe side. A request whose response never came back (a dropped connection)
 errs the same way. Requests in flight at either end of the window make the split between "mine" and
-"others" uncertain by at most the client's concurrency; nothing else does.
+"others" uncertain by at most the client's concurrency, on a server that counts exactly. The budget
+is the account's, though (docs/real-world.md): another token of the same account reads as this
+token's other users, so the estimate errs towards a fuller window, and a client alone on its token
+can stay below its configured limit (an ``xfail`` in ``tests/unit/test_adaptive_hostile.py``).
 
 When the measurement is impossible (no ``ratelimit-*`` headers; the oldest request expired during
 the window, as it does all the time for a token busy for more than an hour), :meth:`recent`
-returns ``None`` and the limiter falls back to what 429s tell it.
+returns ``None`` and the limiter falls back to what 429s tell it. A response without the headers
+may still have been counted (an endpoint or a proxy that drops them): it would pass for another
+user's send, so the measurement starts again after it.
 """
 
 from __future__ import annotations
@@ -70,11 +75,19 @@ class TokenUsage:
     def report(self, now: float, remaining: int | None, reset_ts: float | None) -> None:
         """Record one response's ``ratelimit-remaining`` and ``ratelimit-reset`` (epoch seconds).
 
-        A response without both, or with ``remaining`` 0 (a 429, or an exhausted hour), was not
-        counted or says nothing; it is ignored. A report with an earlier reset than the current
-        one was overtaken by a newer response; only its count is kept.
+        A response with ``remaining`` 0 (a 429, or an exhausted hour) was not counted; it is
+        ignored. A response without both headers may have been counted without this client
+        knowing it: the measurement starts again after it. A report with an earlier reset than
+        the current one was overtaken by a newer response; only its count is kept.
         """
-        if remaining is None or reset_ts is None or remaining <= 0:
+        if remaining is None or reset_ts is None:
+            # A counted response that says nothing (a proxy, an endpoint without the headers):
+            # it is in the budget's drop but not in this client's count, so it would pass for
+            # another user's send. No drop can be split across it.
+            self._low = None
+            self._samples.clear()
+            return
+        if remaining <= 0:
             return
         self._mine += 1
         if self._reset is not None and reset_ts < self._reset:

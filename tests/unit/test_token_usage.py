@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from docr_async._token_usage import TokenUsage, WindowUsage
 
 WINDOW = 60.0
@@ -55,16 +57,31 @@ def test_a_report_with_an_older_reset_is_stale_and_measures_nothing() -> None:
     assert usage.recent(11.0) == WindowUsage(total=10, mine=2, span=11.0)
 
 
-def test_429s_exhausted_budgets_and_missing_headers_are_not_counted() -> None:
+def test_429s_and_exhausted_budgets_are_not_counted() -> None:
     # A burst 429 reports remaining 0 and is not counted by the server: it is neither a
     # measurement nor one of mine.
     usage = TokenUsage(WINDOW)
     usage.report(0.0, 1000, RESET)
     usage.report(1.0, 0, RESET)
-    usage.report(2.0, None, RESET)
-    usage.report(3.0, 990, None)
     usage.report(4.0, 990, RESET)
     assert usage.recent(4.0) == WindowUsage(total=10, mine=1, span=4.0)
+
+
+@pytest.mark.parametrize(("remaining", "reset"), [(None, RESET), (990, None), (None, None)])
+def test_a_response_without_the_headers_restarts_the_measurement(
+    remaining: int | None, reset: float | None
+) -> None:
+    # The server may have counted it (an endpoint or a proxy that drops the headers): across it,
+    # this client's own send would pass for another user's. With the headers on every other
+    # response only, every process alone would see "others" sending as much as itself.
+    usage = TokenUsage(WINDOW)
+    usage.report(0.0, 1000, RESET)
+    usage.report(1.0, 999, RESET)
+    usage.report(2.0, remaining, reset)
+    usage.report(3.0, 997, RESET)
+    assert usage.recent(3.0) is None  # one report since: nothing to measure yet
+    usage.report(4.0, 996, RESET)
+    assert usage.recent(4.0) == WindowUsage(total=1, mine=1, span=1.0)
 
 
 def test_others_is_never_negative() -> None:
