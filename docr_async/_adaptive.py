@@ -14,29 +14,37 @@ client really gets and paces it there:
   converge in two rounds of 429s rather than four), and never below ``min_limit``. The 429s of
   requests that were already in flight when the first one arrived say nothing new: while the shared
   pause set by that 429 lasts, further 429s do not lower the limit again.
-* **Measure.** DigitalOcean's ``ratelimit-remaining`` is the token's hourly budget, shared by
-  everyone using the token: while the hour's oldest request has not expired (the reported reset
-  stays put), its drop over the last window, less this client's own counted requests, is what the
-  token's other users sent (:class:`~docr_async._token_usage.TokenUsage`). So the controller
-  knows how full the token's window is without waiting for a 429. With it, a burst 429 also tells
-  what the token's window holds (this client's sends plus the others'), the **carried** ceiling,
-  which starts at the configured limit and is raised by any window the token carried without a 429.
-  A drop of more than two configured windows in one window is not a count of requests (a proxy,
-  or a server that weighs them), nor is one of less than half of this client's own counted
-  responses (a header replayed by a proxy): either is ignored, as if there were no headers.
+* **Measure.** DigitalOcean's ``ratelimit-remaining`` is the hourly budget every user of the
+  token spends (the account's, in fact: other tokens of the account spend it too): while the
+  hour's oldest request has not expired (the reported reset stays put), its drop over the last
+  window, less this client's own counted requests, is what the others sent
+  (:class:`~docr_async._token_usage.TokenUsage`), give or take the budget's **spread** (how far
+  reports sat above the newest count: overtaken responses, replicas that disagree). So the
+  controller knows how full the token's window is without waiting for a 429. With it, a burst 429
+  also tells what the token's window holds (this client's sends plus the others'), the
+  **carried** ceiling: the configured limit at first; after a measured 429, what the window held
+  then; after a 429 without a measurement, unknown until a window without a 429 shows what the
+  token carried; and raised by any window the token carried without a 429. A drop of more than
+  two configured windows in one window is not a count of requests (a proxy, or a server that
+  weighs them), nor is one of less than half of this client's own counted responses (a header
+  replayed by a proxy): either is ignored, as if there were no headers.
 * **Increase (refill).** With a measurement, while the limit held a send back and no 429 came for
-  a window, the limit becomes this client's sends times ``carried / the token's sends`` in the last
-  window: when others send less (a process finished), each remaining process takes up the freed
-  room in proportion to its share, as the others' sends leave the window, so together they never
-  claim it twice; a process left alone is back at the configured limit one window after the
-  others stopped. At the configured ceiling nothing is probed: there is nothing to find.
-* **Increase (probe).** Without a measurement (no headers; or the hour's oldest request expires
-  all the time, as for a token busy for more than an hour), or when the token is at a carried
-  ceiling below the configured limit, each window of ``window`` seconds without a 429 in which the
-  limit held a send back raises the limit by ``step`` of itself (with a measurement, times this
-  client's share of the token's sends, so processes sharing a token together raise its total by
-  about one step); after three such windows in a row the step doubles with every further one, up
-  to the configured limit. A 429 resets the count. So a client left alone returns to the full
+  a window, and the token's sends fall short of the carried ceiling by more than twice the spread,
+  the limit becomes this client's sends times ``carried / the token's sends`` in the last window:
+  when others send less (a process finished), each remaining process takes up the freed room in
+  proportion to its share, as the others' sends leave the window, so together they never claim it
+  twice; a process left alone is back at the carried ceiling about one window after the others
+  stopped. Noise within the spread never raises the limit (it would ratchet it up).
+* **Increase (probe).** Each window of ``window`` seconds without a 429 in which the limit held a
+  send back raises the limit by ``step`` of itself, unless the refill has room to take up; after
+  three such probes in a row the step doubles with every further one, up to the configured limit.
+  A 429 resets the count. With a measurement, the step is times this client's share of the
+  token's sends, so processes sharing a token together raise its total by about one step; and a
+  token full at the configured limit is not probed for eight windows in a row: processes that
+  fill the token stop drawing 429s, while a budget that counts more than this token's window
+  (another token of the account) cannot keep a client below its limit for good. Without a
+  measurement (no headers; or the hour's oldest request expires all the time, as for a token busy
+  for more than an hour) every such window probes, so a client left alone returns to the full
   limit within a few windows once the 429s have stopped.
 * **Pacing.** When a shared pause ends, the server frees its window one expired request at a time,
   so the waiting sends are not released all at once (which would draw another round of 429s):
@@ -55,10 +63,20 @@ I/O.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 from ._token_usage import TokenUsage
 
 __all__ = ["BurstController"]
+
+
+class _Measured(NamedTuple):
+    """What the token sent in the last window, per window, and how exact that is."""
+
+    mine: float
+    total: float
+    spread: int
+
 
 _GENTLE_WINDOWS = 3
 """Clean windows in a row that raise the limit by ``step`` only; the step doubles after them."""
@@ -66,6 +84,8 @@ _MAX_CUT = 4
 """One burst 429 lowers the limit to no less than a quarter of it."""
 _IMPOSSIBLE = 2
 """A budget that dropped by more than this many configured windows in one window is not a count."""
+_QUIET_WINDOWS = 8
+"""Windows with the token full at the configured limit before probing past it all the same."""
 _PACE_SPREAD = 4
 """While pacing, consecutive sends are at least ``window / (_PACE_SPREAD x limit)`` apart."""
 
@@ -114,9 +134,12 @@ class BurstController:
         self._next_release = 0.0
         self.usage = TokenUsage(self.window)
         """What the token sent in the last window, from the reported hourly budget (:meth:`report`)."""
-        self._carried = float(configured)
+        self._carried: float | None = float(configured)
         """What the token's window holds: the configured limit until a 429 with a measurement
-        shows less, then the most the token carried in a window without a 429 here."""
+        shows less, then the most the token carried in a window without a 429 here (``None``:
+        unknown, after a 429 that came without a measurement)."""
+        self._quiet = 0
+        """Windows in a row the budget showed the token full, with no 429 and no probe."""
         self._last_429 = -math.inf
         self._why = "no burst 429 for a window"
 
@@ -136,12 +159,15 @@ class BurstController:
         self._last_429 = now
         if echo:
             return None
+        self._quiet = 0
         usage = self._measure(now)
-        if usage is not None:
+        if usage is None:
+            self._carried = None  # the window is smaller than believed, by an unknown amount
+        else:
             # The token's window is full now: it carries no more than this client's sends plus
             # what the others sent in the last window.
-            full = in_window + usage[1] - usage[0]
-            self._carried = max(float(self._min), min(self._carried, full))
+            full = max(float(self._min), in_window + usage.total - usage.mine)
+            self._carried = full if self._carried is None else min(self._carried, full)
         estimate = math.floor(self._decrease * in_window)
         floor = math.ceil(self.limit / _MAX_CUT)
         new = max(self._min, min(self.limit - 1, max(estimate, floor)))
@@ -184,7 +210,7 @@ class BurstController:
         """Record a response's ``ratelimit-remaining`` and ``ratelimit-reset`` (epoch seconds)."""
         self.usage.report(now, remaining, reset_ts)
 
-    def _measure(self, now: float) -> tuple[float, float] | None:
+    def _measure(self, now: float) -> _Measured | None:
         """This client's and the token's sends in the last window, per window (``None``: unknown)."""
         usage = self.usage.recent(now)
         if usage is None or usage.span < self.window / 2:
@@ -196,7 +222,7 @@ class BurstController:
             # weighs them), so it says nothing about the window.
             return None
         per_window = self.window / usage.span
-        return usage.mine * per_window, usage.total * per_window
+        return _Measured(usage.mine * per_window, usage.total * per_window, usage.spread)
 
     def _set_level(self, level: float) -> int | None:
         self._level = min(float(self.configured), level)
@@ -211,11 +237,12 @@ class BurstController:
         usage = self._measure(now)
         if usage is None:
             return None
-        mine, total = usage
+        mine, total, spread = usage
         if not self._period_429:  # a window without a 429 here: the token carried this much
-            self._carried = min(float(self.configured), max(self._carried, total))
-        if total <= 0:
-            return None
+            carried = total if self._carried is None else max(self._carried, total)
+            self._carried = min(float(self.configured), carried)
+        if self._carried is None or total <= 0 or self._carried - total <= 2 * spread:
+            return None  # no room, or none the budget's own spread could not account for
         target = mine * self._carried / total
         if target < self.limit + 1:
             return None
@@ -223,25 +250,31 @@ class BurstController:
         return self._set_level(target)
 
     def _step(self) -> float:
-        """The probe's step: ``step`` for the first clean windows in a row, then doubling."""
+        """The probe's step: ``step`` for the first probes in a row, then doubling."""
         return min(self._first_step * 2.0 ** max(0, self._clean - _GENTLE_WINDOWS), 1.0)
 
     def _probe(self, now: float) -> int | None:
         """Close a window of sends; raise the limit a step when it held sends back without a 429."""
         changed: int | None = None
         if not self._period_429 and self._period_binding and self.limit < self.configured:
-            self._clean += 1
             self._why = "no burst 429 for a window"
             usage = self._measure(now)
-            if usage is None:
-                changed = self._set_level(self._level * (1 + self._step()))
-            elif usage[1] >= self._carried and self._carried < self.configured:
-                # The token is at what it carried before its last 429 here: probe whether it
-                # carries more now, with a share of the step in proportion to this client's
-                # share of the token's sends, so processes sharing a token together raise its
-                # total by about one step. (Below that, the refill takes up the room; at the
-                # configured limit there is nothing to find.)
-                share = min(usage[0] / usage[1], 1.0) if usage[1] > 0 else 1.0
+            share = 1.0
+            if usage is not None:
+                # A share of the step in proportion to this client's share of the token's
+                # sends, so processes sharing a token together raise its total by about one step.
+                share = min(usage.mine / usage.total, 1.0) if usage.total > 0 else 1.0
+                carried = usage.total if self._carried is None else self._carried
+                if usage.total + 2 * usage.spread + 1 < carried:
+                    share = 0.0  # room the refill takes up
+                elif carried >= self.configured and self._quiet < _QUIET_WINDOWS:
+                    # Full at the configured limit: nothing to find, unless the budget counts
+                    # more than this token's window (it is the account's, and other tokens spend
+                    # it too), which only a probe after a while without a 429 can tell.
+                    self._quiet += 1
+                    share = 0.0
+            if share > 0:
+                self._clean += 1
                 changed = self._set_level(self._level * (1 + self._step() * share))
         self._period_start = now
         self._period_binding = False

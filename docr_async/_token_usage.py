@@ -5,7 +5,7 @@ program that uses the token. While the oldest request of the sliding hour has no
 reported ``ratelimit-reset`` stays the same), nothing is added back to it, so the drop of the
 lowest ``remaining`` reported between two moments is exactly what the token sent in between, by
 anyone. Take away what this client sent in between and the rest is what the others sent.
-:class:`TokenUsage` makes that measurement period by period for the adaptive burst limiter
+:class:`TokenUsage` makes that measurement for the adaptive burst limiter
 (:class:`~docr_async._adaptive.BurstController`) over the last burst window, so it knows how
 full the token's window is instead of having to learn it from 429s alone.
 
@@ -14,10 +14,12 @@ What counts as "this client sent" is the responses it saw with a ``remaining`` a
 the server did count 429s, they would show as the others' sends: the estimate errs towards a
 fuller window, the safe side. A request whose response never came back (a dropped connection)
 errs the same way. Requests in flight at either end of the window make the split between "mine" and
-"others" uncertain by at most the client's concurrency, on a server that counts exactly. The budget
-is the account's, though (docs/real-world.md): another token of the same account reads as this
-token's other users, so the estimate errs towards a fuller window, and a client alone on its token
-can stay below its configured limit (an ``xfail`` in ``tests/unit/test_adaptive_hostile.py``).
+"others" uncertain by at most the client's concurrency, on a server that counts exactly; a budget
+read from replicas that disagree is less exact, and :attr:`WindowUsage.spread` says by how much
+(the furthest a report of the window sat above the newest count). The budget is the account's,
+though (docs/real-world.md): another token of the same account reads as this token's other
+users, so the estimate errs towards a fuller window; the controller therefore still probes, now
+and then, past a token the budget shows full.
 
 When the measurement is impossible (no ``ratelimit-*`` headers; the oldest request expired during
 the window, as it does all the time for a token busy for more than an hour), :meth:`recent`
@@ -43,11 +45,15 @@ class WindowUsage:
         total: Requests the server counted against the token in the span, by anyone.
         mine: This client's counted requests among them.
         span: The seconds the measurement covers (at most the window).
+        spread: How far above the newest count a report in the window sat, at most: responses
+            overtaken by newer ones, or a budget that jitters (replicas that disagree). The
+            measurement is no more exact than that.
     """
 
     total: int
     mine: int
     span: float
+    spread: int = 0
 
     @property
     def others(self) -> int:
@@ -58,7 +64,7 @@ class WindowUsage:
 class TokenUsage:
     """Measures, over a sliding window, the token's requests and this client's share of them."""
 
-    __slots__ = ("_low", "_mine", "_reset", "_samples", "window")
+    __slots__ = ("_above", "_low", "_mine", "_reset", "_samples", "window")
 
     def __init__(self, window: float) -> None:
         self.window = window
@@ -71,6 +77,8 @@ class TokenUsage:
         """This client's counted responses so far."""
         self._samples: deque[tuple[float, int, int]] = deque()
         """``(time, low, mine)`` at each report under ``_reset`` in the last window, oldest first."""
+        self._above: deque[tuple[float, int]] = deque()
+        """``(time, remaining - low)`` of the reports in the last window, a sliding maximum."""
 
     def report(self, now: float, remaining: int | None, reset_ts: float | None) -> None:
         """Record one response's ``ratelimit-remaining`` and ``ratelimit-reset`` (epoch seconds).
@@ -86,6 +94,7 @@ class TokenUsage:
             # another user's send. No drop can be split across it.
             self._low = None
             self._samples.clear()
+            self._above.clear()
             return
         if remaining <= 0:
             return
@@ -98,12 +107,20 @@ class TokenUsage:
             self._reset = reset_ts
             self._low = remaining
             self._samples.clear()
+            self._above.clear()
         else:
             self._low = min(self._low, remaining)
         samples = self._samples
         samples.append((now, self._low, self._mine))
         while samples[0][0] < now - self.window:
             samples.popleft()
+        above = self._above
+        value = remaining - self._low
+        while above and above[-1][1] <= value:
+            above.pop()
+        above.append((now, value))
+        while above[0][0] < now - self.window:
+            above.popleft()
 
     def recent(self, now: float) -> WindowUsage | None:
         """What the token sent from the oldest report of the last window until now.
@@ -116,5 +133,11 @@ class TokenUsage:
             samples.popleft()
         if len(samples) < 2 or self._low is None:
             return None
+        above = self._above
+        while above and above[0][0] < now - self.window:
+            above.popleft()
         start, low, mine = samples[0]
-        return WindowUsage(total=max(0, low - self._low), mine=self._mine - mine, span=now - start)
+        spread = above[0][1] if above else 0
+        return WindowUsage(
+            total=max(0, low - self._low), mine=self._mine - mine, span=now - start, spread=spread
+        )

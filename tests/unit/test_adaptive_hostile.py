@@ -2,8 +2,8 @@
 
 The limiter reads what the token's other users send from the shared hourly budget
 (``_token_usage.py``). A budget that does not count requests one by one, or that only some responses
-report, must never make the limiter worse than no headers at all; what still does is marked
-``xfail(strict=True)`` with the numbers measured, so a fix turns it into a failure to remove.
+report, or that counts another token's requests too, must never make the limiter worse than no
+headers at all.
 """
 
 from __future__ import annotations
@@ -156,38 +156,39 @@ async def test_absurd_headers_never_raise_and_keep_the_limit_in_bounds(seed: int
     assert len(controller.usage._samples) <= reports
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="A refill before any 429 was measured goes straight to the configured limit: alone "
-    "under a server limit of 30 with 64 tasks, the honest budget draws 141 429s, none draws 68.",
-)
 async def test_alone_under_a_lower_server_limit_the_budget_draws_no_more_429s_than_none() -> None:
-    throttled = {}
-    for kind in ("hourly", "none"):
-        server, _, _ = await alone(kind, limit=30, n=600, tasks=64)
-        throttled[kind] = server.count(429, START, math.inf)
-    assert throttled["hourly"] <= 1.1 * throttled["none"]
+    # The first 429s come before any measurement: the window is smaller than configured by an
+    # unknown amount, so the carried ceiling is unknown until a window shows what the token
+    # carried. (It stayed at the configured 250, and the first refill jumped there: 141 429s
+    # against 68 without headers, with 30 allowed and 64 tasks.)
+    for limit, tasks in ((30, 64), (125, 8)):
+        throttled = {}
+        for kind in ("hourly", "none"):
+            server, _, _ = await alone(kind, limit=limit, n=600, tasks=tasks)
+            throttled[kind] = server.count(429, START, math.inf)
+        assert throttled["hourly"] <= 1.1 * throttled["none"], (limit, throttled)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The hourly budget is the account's: another token's 60 requests per window pass for "
-    "this token's other users, and with the probe gated at a carried ceiling of 250 the client "
-    "alone never climbs back from 235.",
-)
 async def test_another_token_of_the_account_does_not_keep_the_limit_down() -> None:
-    server, limiter, clock = await alone("account", limit=100, n=3 * 100 + 15 * 250, restore=True, other=60)
-    assert limiter.effective_burst_limit == 250
-    last = clock.now - WINDOW
-    assert server.count(200, last - WINDOW, last) >= 0.9 * 250
+    # The hourly budget is the account's: another token's 60 requests per window read as this
+    # token's other users, so the token looks full below its limit. Only a probe can tell, and a
+    # token that looks full at the configured limit is probed again after eight quiet windows:
+    # the client climbs back to 250 (it stayed at 235 when that probe was gated for good), and
+    # finishes no later than without headers.
+    ends = {}
+    for kind in ("account", "none"):
+        server, limiter, clock = await alone(kind, limit=100, n=3 * 100 + 40 * 250, restore=True, other=60)
+        assert limiter.effective_burst_limit == 250
+        last = clock.now - WINDOW
+        assert server.count(200, last - WINDOW, last) >= 0.9 * 250
+        ends[kind] = clock.now
+    assert ends["account"] <= ends["none"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="A budget read from replicas that disagree by up to 20 makes 8 processes on a token "
-    "draw 233 429s once settled, against 84 without headers.",
-)
 async def test_a_jittery_budget_draws_no_more_429s_than_none() -> None:
+    # Replicas that disagree by up to 20: the measured total swings by tens, and a refill on
+    # every upward swing ratcheted the limit into the token's (233 429s once settled, against 84
+    # without headers). The refill now needs more room than twice the budget's spread.
     throttled = {}
     for kind in ("jitter", "none"):
         clock = FakeClock()

@@ -34,7 +34,23 @@ def test_a_response_overtaken_by_a_newer_one_does_not_raise_the_count_back() -> 
     usage.report(0.0, 1000, RESET)
     usage.report(1.0, 980, RESET)
     usage.report(2.0, 990, RESET)  # sent earlier, answered later: mine, but the server has moved on
-    assert usage.recent(2.0) == WindowUsage(total=20, mine=2, span=2.0)
+    assert usage.recent(2.0) == WindowUsage(total=20, mine=2, span=2.0, spread=10)
+
+
+def test_the_spread_is_the_furthest_a_report_of_the_last_window_sat_above_the_count() -> None:
+    # Overtaken responses, or replicas that disagree: the measurement is no more exact than that.
+    usage = TokenUsage(WINDOW)
+    usage.report(0.0, 1000, RESET)
+    usage.report(10.0, 900, RESET)
+    usage.report(20.0, 930, RESET)  # 30 above the count
+    usage.report(30.0, 880, RESET)
+    usage.report(40.0, 885, RESET)  # 5 above
+    recent = usage.recent(40.0)
+    assert recent is not None
+    assert (recent.total, recent.spread) == (120, 30)
+    recent = usage.recent(85.0)  # the reports up to 20 s have left the window
+    assert recent is not None
+    assert (recent.total, recent.spread) == (0, 5)
 
 
 def test_an_expired_oldest_request_restarts_the_measurement() -> None:
