@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 def test_two_listings_failing_at_once_are_both_reported_without_a_traceback(
     fake: Fake, docr: Callable[..., Result], command: tuple[str, ...]
 ) -> None:
+    fake.control("DELETE", "/_fake/requests")  # the module's fake: this test's requests only
     names = sorted(r["name"] for r in docr("repos", "list", REGISTRY, "-o", "json").json())
     fail = set(names[:2])
     with proxy_thread(fake.url, fail) as proxy:

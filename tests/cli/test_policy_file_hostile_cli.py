@@ -94,6 +94,7 @@ def test_a_bad_policy_file_exits_2_before_any_request(
 def test_a_json_policy_with_a_byte_order_mark_explains_like_the_clean_one(
     docr: Callable[..., Result], fake: Fake, tmp_path: Path
 ) -> None:
+    fake.reset()  # the module's fake: other tests' deletions must not show in its request log
     document = json.dumps({"rules": [{"repositories": ["*"], "keep_last": 3}]})
     clean = tmp_path / "clean.json"
     clean.write_text(document)

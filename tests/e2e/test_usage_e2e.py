@@ -235,10 +235,12 @@ async def test_bad_arguments_are_refused_before_any_request() -> None:
 
 async def test_a_failing_listing_raises_a_typed_error() -> None:
     async with populated() as (fake, client):
-        # The registry and the repository listing succeed; every manifest listing fails.
+        # The registry and the repository listing succeed; every manifest listing fails. One
+        # repository at a time, so exactly one listing fails (several failing at once raise an
+        # ExceptionGroup of typed errors: tests/cleanup/test_scan_failures.py).
         fake.set_faults(FaultConfig(error_rate=1.0, error_statuses=(500,), skip_first=2))
         with pytest.raises(APIStatusError) as caught:
-            await disk_usage(client, REGISTRY)
+            await disk_usage(client, REGISTRY, concurrency=1)
         assert caught.value.status == 500
         assert caught.value.request_id
         assert fake.token not in str(caught.value)
