@@ -13,6 +13,7 @@ import os
 import selectors
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -102,23 +103,30 @@ def fake() -> Iterator[Fake]:
     """One standalone fake per test module, terminated at the end."""
     args = [sys.executable, "-m", "docr_async.testing", "--port", "0", "--seed", str(SEED), "--no-rate-limit"]
     args += ["--gc-step", "0.05", "--repos", "4", "--tags", "40", "--untagged", "6", "--tier", "professional"]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        line = read_until(proc, b"\n", STARTUP_TIMEOUT)
-        info = json.loads(line)
-        server = Fake(url=info["url"], token=info["token"], proc=proc)
-        server.reset()
-        yield server
-    finally:
-        proc.terminate()
+    # stderr goes to a file, never an undrained pipe: a fake that writes more than the pipe holds
+    # would block mid-request, and every later test of the module would hang.
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log)
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
+            try:
+                line = read_until(proc, b"\n", STARTUP_TIMEOUT)
+            except (TimeoutError, RuntimeError) as exc:
+                log.seek(0)
+                msg = f"{exc}; the fake's stderr: {log.read()[-4000:]!r}"
+                raise RuntimeError(msg) from None
+            info = json.loads(line)
+            server = Fake(url=info["url"], token=info["token"], proc=proc)
+            server.reset()
+            yield server
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+            if proc.stdout is not None:
+                proc.stdout.close()
 
 
 @dataclass
