@@ -185,7 +185,7 @@ class BurstController:
             self._next_release = until
 
     def tick(self, now: float, *, binding: bool) -> int | None:
-        """Record a send attempt at ``now``; return the new limit when a clean window raised it.
+        """Record a send attempt at ``now``; return the new limit when a probe or a refill raised it.
 
         Args:
             now: The current time.
