@@ -93,8 +93,7 @@ class TokenUsage:
             # it is in the budget's drop but not in this client's count, so it would pass for
             # another user's send. No drop can be split across it.
             self._low = None
-            self._samples.clear()
-            self._above.clear()
+            self._restart()
             return
         if remaining <= 0:
             return
@@ -106,21 +105,28 @@ class TokenUsage:
             # an unknown amount, so no drop can be measured across this point.
             self._reset = reset_ts
             self._low = remaining
-            self._samples.clear()
-            self._above.clear()
+            self._restart()
         else:
             self._low = min(self._low, remaining)
-        samples = self._samples
-        samples.append((now, self._low, self._mine))
-        while samples[0][0] < now - self.window:
-            samples.popleft()
+        self._samples.append((now, self._low, self._mine))
         above = self._above
         value = remaining - self._low
         while above and above[-1][1] <= value:
             above.pop()
         above.append((now, value))
-        while above[0][0] < now - self.window:
-            above.popleft()
+        self._forget(now)
+
+    def _restart(self) -> None:
+        """Drop every report: no drop can be measured across this point."""
+        self._samples.clear()
+        self._above.clear()
+
+    def _forget(self, now: float) -> None:
+        """Drop the reports older than the last window."""
+        cutoff = now - self.window
+        for reports in (self._samples, self._above):
+            while reports and reports[0][0] < cutoff:
+                reports.popleft()
 
     def recent(self, now: float) -> WindowUsage | None:
         """What the token sent from the oldest report of the last window until now.
@@ -128,16 +134,11 @@ class TokenUsage:
         ``None`` when nothing can be measured: fewer than two reports in the window since the
         oldest request of the hour last expired.
         """
-        samples = self._samples
-        while samples and samples[0][0] < now - self.window:
-            samples.popleft()
-        if len(samples) < 2 or self._low is None:
+        self._forget(now)
+        if len(self._samples) < 2 or self._low is None:
             return None
-        above = self._above
-        while above and above[0][0] < now - self.window:
-            above.popleft()
-        start, low, mine = samples[0]
-        spread = above[0][1] if above else 0
+        start, low, mine = self._samples[0]
+        spread = self._above[0][1] if self._above else 0
         return WindowUsage(
             total=max(0, low - self._low), mine=self._mine - mine, span=now - start, spread=spread
         )
